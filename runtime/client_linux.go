@@ -1,0 +1,126 @@
+package runtime
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Process is a started container, seen from the engine.
+type Process struct {
+	// Pid is the container's PID 1 in the engine's pid namespace.
+	Pid int
+	// Done is closed when the monitor has exited and the exit is recorded.
+	Done     <-chan struct{}
+	stateDir string
+}
+
+// Start writes spec into stateDir and launches the container's monitor. It
+// returns once the container's init is ready; its command runs only after
+// Release, so that clients can attach first and miss no output.
+func Start(stateDir string, spec Spec) (*Process, error) {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, err
+	}
+	os.Remove(filepath.Join(stateDir, exitFile))
+	if err := WriteJSON(filepath.Join(stateDir, specFile), spec); err != nil {
+		return nil, err
+	}
+	logf, err := os.OpenFile(filepath.Join(stateDir, "monitor.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command("/proc/self/exe", "__monitor", stateDir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the monitor: %w", err)
+	}
+	var msg readyMsg
+	derr := json.NewDecoder(out).Decode(&msg)
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	if derr != nil || msg.Pid == 0 {
+		<-done
+		if derr == nil && msg.Error != "" {
+			return nil, &StartError{Code: msg.Code, Msg: msg.Error}
+		}
+		b, _ := os.ReadFile(filepath.Join(stateDir, "monitor.log"))
+		return nil, &StartError{Code: 125, Msg: "container monitor failed: " + strings.TrimSpace(string(b))}
+	}
+	return &Process{Pid: msg.Pid, Done: done, stateDir: stateDir}, nil
+}
+
+// Release lets the container's command start.
+func (p *Process) Release() error {
+	_, err := call(p.stateDir, request{Op: "start"})
+	return err
+}
+
+// Resize sets the window size of the container's terminal.
+func Resize(stateDir string, height, width uint16) error {
+	_, err := call(stateDir, request{Op: "resize", Height: height, Width: width})
+	return err
+}
+
+// Attach connects to the running container's streams. The connection
+// carries frames (stream byte, 3 zero bytes, big-endian length, payload) of
+// the container's output; what is written to it goes to the container's
+// stdin, and closing its write side closes stdin when the container was
+// created with StdinOnce.
+func Attach(stateDir string, stdin, stdout, stderr bool) (*net.UnixConn, io.Reader, error) {
+	conn, br, err := dial(stateDir, request{Op: "attach", Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, br, nil
+}
+
+func call(stateDir string, req request) (string, error) {
+	conn, br, err := dial(stateDir, req)
+	if err != nil {
+		return "", err
+	}
+	conn.Close()
+	_ = br
+	return "ok", nil
+}
+
+func dial(stateDir string, req request) (*net.UnixConn, *bufio.Reader, error) {
+	c, err := net.Dial("unix", filepath.Join(stateDir, attachSock))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, nil, ErrNotRunning
+		}
+		return nil, nil, err
+	}
+	conn := c.(*net.UnixConn)
+	b, _ := json.Marshal(req)
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "ok\n" {
+		conn.Close()
+		return nil, nil, ErrNotRunning
+	}
+	return conn, br, nil
+}

@@ -1,0 +1,374 @@
+package runtime
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/skiff-dev/skiff/logs"
+	"golang.org/x/sys/unix"
+)
+
+// request is the first line a client sends on a monitor's attach socket.
+type request struct {
+	// Op is "attach", "resize" or "start".
+	Op     string `json:"op"`
+	Stdin  bool   `json:"stdin,omitempty"`
+	Stdout bool   `json:"stdout,omitempty"`
+	Stderr bool   `json:"stderr,omitempty"`
+	Height uint16 `json:"height,omitempty"`
+	Width  uint16 `json:"width,omitempty"`
+}
+
+// readyMsg is the monitor's one-line report to the engine once the
+// container's init is ready (Pid) or has failed (Error, Code).
+type readyMsg struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+	Code  int    `json:"code,omitempty"`
+}
+
+// Stream ids in attach frames, as in Docker's multiplexed stream.
+const (
+	streamStdout = 1
+	streamStderr = 2
+)
+
+type client struct {
+	conn           net.Conn
+	stdout, stderr bool
+}
+
+type monitor struct {
+	spec     Spec
+	stateDir string
+	log      *logs.Writer
+
+	mu      sync.Mutex
+	clients []*client
+	stdin   io.WriteCloser // pty master or stdin pipe; nil without stdin
+	master  *os.File
+	started chan struct{}
+	goW     *os.File
+}
+
+// RunMonitor supervises the container whose spec is in stateDir: it starts
+// init, reports readiness on stdout, serves attach clients, writes the log
+// and records the exit. It is `skiff` re-executed by the engine in a session
+// of its own, so it outlives the engine.
+func RunMonitor(stateDir string) error {
+	ready := os.Stdout
+	report := func(m readyMsg) { json.NewEncoder(ready).Encode(m) }
+	m := &monitor{stateDir: stateDir, started: make(chan struct{})}
+	if err := ReadJSON(filepath.Join(stateDir, specFile), &m.spec); err != nil {
+		report(readyMsg{Error: err.Error(), Code: 125})
+		return err
+	}
+	err := m.run(report)
+	if err != nil {
+		var se *StartError
+		code := 125
+		if errors.As(err, &se) {
+			code = se.Code
+		}
+		report(readyMsg{Error: err.Error(), Code: code})
+	}
+	return err
+}
+
+func (m *monitor) run(report func(readyMsg)) error {
+	lw, err := logs.NewWriter(m.spec.LogPath)
+	if err != nil {
+		return fmt.Errorf("opening the log: %w", err)
+	}
+	m.log = lw
+	sockPath := filepath.Join(m.stateDir, attachSock)
+	os.Remove(sockPath)
+	ln, err := net.Listen("unix", sockPath)
+	if err != nil {
+		return fmt.Errorf("listening for attach: %w", err)
+	}
+	defer os.Remove(sockPath)
+
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	m.goW = goW
+	cmd := exec.Command("/proc/self/exe", "__init", m.stateDir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
+		Setsid:     !m.spec.Tty,
+	}
+	if m.spec.NewNetNS {
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNET
+	}
+	var consoleParent *os.File
+	var pumps sync.WaitGroup
+	var childEnds []*os.File
+	extra := []*os.File{syncW, goR}
+	if m.spec.Tty {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		consoleParent = os.NewFile(uintptr(fds[0]), "console")
+		consoleChild := os.NewFile(uintptr(fds[1]), "console-child")
+		extra = append(extra, consoleChild)
+		childEnds = append(childEnds, consoleChild)
+	} else {
+		if m.spec.OpenStdin {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			cmd.Stdin, m.stdin = r, w
+			childEnds = append(childEnds, r)
+		}
+		for _, s := range []struct {
+			name string
+			id   byte
+			dst  **os.File
+		}{{"stdout", streamStdout, nil}, {"stderr", streamStderr, nil}} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			if s.id == streamStdout {
+				cmd.Stdout = w
+			} else {
+				cmd.Stderr = w
+			}
+			childEnds = append(childEnds, w)
+			pumps.Add(1)
+			go func(name string, id byte, r *os.File) {
+				defer pumps.Done()
+				m.pump(name, id, r)
+			}(s.name, s.id, r)
+		}
+	}
+	cmd.ExtraFiles = extra
+	childEnds = append(childEnds, syncW, goR)
+	if err := m.startInit(cmd); err != nil {
+		return err
+	}
+	for _, f := range childEnds {
+		f.Close()
+	}
+	var msg syncMsg
+	if err := json.NewDecoder(syncR).Decode(&msg); err != nil {
+		msg = syncMsg{Error: "container init exited before it was ready", Code: 125}
+	}
+	if !msg.Ready {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return &StartError{Code: msg.Code, Msg: msg.Error}
+	}
+	if m.spec.Tty {
+		master, err := recvFd(consoleParent)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return fmt.Errorf("receiving the console: %w", err)
+		}
+		consoleParent.Close()
+		m.master, m.stdin = master, master
+		pumps.Add(1)
+		go func() {
+			defer pumps.Done()
+			m.pump("stdout", streamStdout, master)
+		}()
+	}
+	os.WriteFile(filepath.Join(m.stateDir, pidFile), []byte(fmt.Sprint(os.Getpid())), 0o644)
+	report(readyMsg{Pid: cmd.Process.Pid})
+	os.Stdout.Close()
+	go m.serve(ln)
+
+	// A second message on the sync pipe means exec failed after start.
+	var late syncMsg
+	lateErr := json.NewDecoder(syncR).Decode(&late)
+	werr := cmd.Wait()
+	pumps.Wait()
+	exit := Exit{FinishedAt: time.Now().UTC()}
+	var ee *exec.ExitError
+	switch {
+	case werr == nil:
+	case errors.As(werr, &ee):
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			exit.Code = 128 + int(ws.Signal())
+		} else {
+			exit.Code = ws.ExitStatus()
+		}
+	default:
+		exit.Code, exit.Error = 125, werr.Error()
+	}
+	if lateErr == nil && late.Error != "" {
+		exit.Error = late.Error
+	}
+	m.log.Close()
+	if err := WriteJSON(filepath.Join(m.stateDir, exitFile), exit); err != nil {
+		return err
+	}
+	ln.Close()
+	m.mu.Lock()
+	for _, c := range m.clients {
+		c.conn.Close()
+	}
+	m.clients = nil
+	m.mu.Unlock()
+	return nil
+}
+
+// startInit starts init, inside the container's network namespace when
+// the spec names one: setns on a locked thread, which the fork inherits.
+func (m *monitor) startInit(cmd *exec.Cmd) error {
+	if m.spec.NetNS == "" {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		// The thread stays locked and dies with this goroutine, so its
+		// network namespace never leaks to other goroutines.
+		f, err := os.Open(m.spec.NetNS)
+		if err != nil {
+			errc <- fmt.Errorf("opening network namespace: %w", err)
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("joining network namespace %s: %w", m.spec.NetNS, err)
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
+}
+
+// pump copies one output stream to the log and the attached clients.
+func (m *monitor) pump(name string, id byte, r *os.File) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			m.log.Write(name, buf[:n])
+			m.broadcast(id, buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (m *monitor) broadcast(id byte, p []byte) {
+	frame := make([]byte, 8+len(p))
+	frame[0] = id
+	binary.BigEndian.PutUint32(frame[4:], uint32(len(p)))
+	copy(frame[8:], p)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kept := m.clients[:0]
+	for _, c := range m.clients {
+		if (id == streamStdout && !c.stdout) || (id == streamStderr && !c.stderr) {
+			kept = append(kept, c)
+			continue
+		}
+		c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.conn.Write(frame); err != nil {
+			c.conn.Close()
+			continue
+		}
+		kept = append(kept, c)
+	}
+	m.clients = kept
+}
+
+func (m *monitor) serve(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go m.handle(conn)
+	}
+}
+
+func (m *monitor) handle(conn net.Conn) {
+	br := bufio.NewReader(conn)
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		conn.Close()
+		return
+	}
+	var req request
+	if err := json.Unmarshal(line, &req); err != nil {
+		conn.Close()
+		return
+	}
+	switch req.Op {
+	case "start":
+		m.mu.Lock()
+		if m.goW != nil {
+			m.goW.Write([]byte{1})
+			m.goW.Close()
+			m.goW = nil
+		}
+		m.mu.Unlock()
+		conn.Write([]byte("ok\n"))
+		conn.Close()
+	case "resize":
+		if m.master != nil {
+			unix.IoctlSetWinsize(int(m.master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: req.Height, Col: req.Width})
+		}
+		conn.Write([]byte("ok\n"))
+		conn.Close()
+	case "attach":
+		c := &client{conn: conn, stdout: req.Stdout, stderr: req.Stderr}
+		m.mu.Lock()
+		m.clients = append(m.clients, c)
+		m.mu.Unlock()
+		conn.Write([]byte("ok\n"))
+		if req.Stdin && m.stdin != nil {
+			io.Copy(m.stdin, br)
+			if m.spec.StdinOnce && !m.spec.Tty {
+				m.stdin.Close()
+			}
+		}
+	default:
+		conn.Close()
+	}
+}
+
+func recvFd(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 16)
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, 0)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) == 0 {
+		return nil, errors.New("no file descriptor received")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) == 0 {
+		return nil, errors.New("no file descriptor received")
+	}
+	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+}

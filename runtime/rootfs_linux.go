@@ -1,0 +1,204 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
+)
+
+// devices are bind-mounted from the host: a user namespace cannot mknod.
+var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+// setupRootfs builds the container's filesystem view in init's own mount
+// namespace and pivots into it.
+func setupRootfs(spec *Spec) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("making / a slave mount: %w", err)
+	}
+	root := spec.Rootfs
+	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind-mounting the rootfs: %w", err)
+	}
+	if err := mountProc(root); err != nil {
+		return err
+	}
+	if err := mountSys(root); err != nil {
+		return err
+	}
+	if err := mountDev(root, spec.ShmSize); err != nil {
+		return err
+	}
+	for _, m := range spec.Mounts {
+		if err := bindMount(root, m); err != nil {
+			return err
+		}
+	}
+	if err := pivotRoot(root); err != nil {
+		return err
+	}
+	if spec.ReadonlyRootfs {
+		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("remounting / read-only: %w", err)
+		}
+	}
+	return nil
+}
+
+// securePath resolves dest inside root without following symlinks out of it.
+func securePath(root, dest string) (string, error) {
+	return securejoin.SecureJoin(root, dest)
+}
+
+func mkdirIn(root, dest string) (string, error) {
+	p, err := securePath(root, dest)
+	if err != nil {
+		return "", err
+	}
+	return p, os.MkdirAll(p, 0o755)
+}
+
+func mountProc(root string) error {
+	p, err := mkdirIn(root, "/proc")
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount("proc", p, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return nil
+}
+
+func mountSys(root string) error {
+	p, err := mkdirIn(root, "/sys")
+	if err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
+	if err := unix.Mount("sysfs", p, "sysfs", flags, ""); err != nil {
+		// A network namespace we do not own: fall back to the host's /sys.
+		if err := unix.Mount("/sys", p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("mounting /sys: %w", err)
+		}
+		unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, "")
+	}
+	return nil
+}
+
+func mountDev(root string, shmSize int64) error {
+	dev, err := mkdirIn(root, "/dev")
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+		return fmt.Errorf("mounting /dev: %w", err)
+	}
+	for _, d := range devices {
+		target := filepath.Join(dev, d)
+		if err := os.WriteFile(target, nil, 0o666); err != nil {
+			return err
+		}
+		if err := unix.Mount("/dev/"+d, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mounting /dev/%s: %w", d, err)
+		}
+	}
+	pts := filepath.Join(dev, "pts")
+	if err := os.Mkdir(pts, 0o755); err != nil {
+		return err
+	}
+	opts := "newinstance,ptmxmode=0666,mode=0620,gid=5"
+	if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, opts); err != nil {
+		// gid 5 is not mapped when the user has no subgid range.
+		if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+			return fmt.Errorf("mounting /dev/pts: %w", err)
+		}
+	}
+	if err := os.Symlink("pts/ptmx", filepath.Join(dev, "ptmx")); err != nil {
+		return err
+	}
+	shm := filepath.Join(dev, "shm")
+	if err := os.Mkdir(shm, 0o1777); err != nil {
+		return err
+	}
+	if shmSize <= 0 {
+		shmSize = 64 << 20
+	}
+	if err := unix.Mount("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC,
+		"mode=1777,size="+strconv.FormatInt(shmSize, 10)); err != nil {
+		return fmt.Errorf("mounting /dev/shm: %w", err)
+	}
+	mq := filepath.Join(dev, "mqueue")
+	if err := os.Mkdir(mq, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("mqueue", mq, "mqueue", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		os.Remove(mq)
+	}
+	links := [][2]string{
+		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	}
+	for _, l := range links {
+		if err := os.Symlink(l[0], filepath.Join(dev, l[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func bindMount(root string, m Mount) error {
+	target, err := securePath(root, m.Destination)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("bind source %s: %w", m.Source, err)
+	}
+	if st.IsDir() {
+		err = os.MkdirAll(target, 0o755)
+	} else {
+		if err = os.MkdirAll(filepath.Dir(target), 0o755); err == nil {
+			var f *os.File
+			f, err = os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err == nil {
+				f.Close()
+			} else if errors.Is(err, unix.EISDIR) {
+				err = nil
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("creating mount point %s: %w", m.Destination, err)
+	}
+	if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind-mounting %s on %s: %w", m.Source, m.Destination, err)
+	}
+	if m.ReadOnly {
+		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("remounting %s read-only: %w", m.Destination, err)
+		}
+	}
+	return nil
+}
+
+// pivotRoot makes root the new "/" and detaches the old root.
+func pivotRoot(root string) error {
+	if err := os.Chdir(root); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detaching the old root: %w", err)
+	}
+	return os.Chdir("/")
+}
