@@ -44,7 +44,7 @@ func (p Paths) RootlessKitDir() string { return filepath.Join(p.RunDir, "rootles
 // rootless, /var/lib/skiff and /run/skiff as root. SKIFF_DATA_DIR and
 // SKIFF_RUN_DIR override them.
 func Default() (Paths, error) {
-	p := Paths{Rootless: os.Geteuid() != 0}
+	p := Paths{Rootless: os.Geteuid() != 0 || os.Getenv(EnvInUserNS) != ""}
 	if p.Rootless {
 		home, err := os.UserHomeDir()
 		if err != nil {
@@ -135,3 +135,7 @@ func LoadSettings(path string) (Settings, error) {
 	}
 	return s, nil
 }
+
+// EnvInUserNS is set in the environment of the engine that runs inside
+// skiff's user namespace, where it is uid 0 but still rootless.
+const EnvInUserNS = "_SKIFF_IN_USERNS"

@@ -148,3 +148,36 @@ func keep(e Entry, opt ReadOptions) bool {
 	}
 	return true
 }
+
+// ReadFrom returns the complete entries written at or after byte offset
+// off, and the offset just past the last one; a line still being written
+// is left for the next call.
+func ReadFrom(path string, off int64) ([]Entry, int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, off, nil
+	}
+	if err != nil {
+		return nil, off, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, off, err
+	}
+	var out []Entry
+	r := bufio.NewReaderSize(f, 64*1024)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) == 0 || line[len(line)-1] != '\n' {
+			return out, off, nil
+		}
+		off += int64(len(line))
+		var e Entry
+		if json.Unmarshal(line, &e) == nil {
+			out = append(out, e)
+		}
+		if err != nil {
+			return out, off, nil
+		}
+	}
+}

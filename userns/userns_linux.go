@@ -14,6 +14,7 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/network/slirp4netns"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/parent"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port/builtin"
+	"github.com/skiff-dev/skiff/config"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 	envHelper     = "_SKIFF_ROOTLESSKIT_HELPER"
 	envStateDir   = "_SKIFF_ROOTLESSKIT_STATEDIR"
 	// EnvInside is set for the engine that runs inside the namespaces.
-	EnvInside = "_SKIFF_IN_USERNS"
+	EnvInside = config.EnvInUserNS
 	// EnvNetNS names the detached network namespace that containers join.
 	EnvNetNS = "_SKIFF_NETNS"
 	// EnvAPISock names rootlesskit's API socket (port forwarding).

@@ -1,0 +1,400 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// PsOptions are `skiff ps`.
+type PsOptions struct {
+	All     bool
+	Quiet   bool
+	NoTrunc bool
+	Last    int
+	Filters []string
+	Format  string
+}
+
+func parseFilterFlags(fs []string) (client.Filters, error) {
+	f := client.Filters{}
+	for _, kv := range fs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, &StatusError{Code: 1, Msg: fmt.Sprintf("bad format of filter (expected name=value)")}
+		}
+		f.Add(strings.ToLower(strings.TrimSpace(k)), v)
+	}
+	return f, nil
+}
+
+// Ps lists containers.
+func (c *CLI) Ps(ctx context.Context, opt PsOptions) error {
+	filters, err := parseFilterFlags(opt.Filters)
+	if err != nil {
+		return err
+	}
+	res, err := c.API.ContainerList(ctx, client.ContainerListOptions{All: opt.All, Limit: opt.Last, Filters: filters})
+	if err != nil {
+		return err
+	}
+	if opt.Quiet {
+		for _, s := range res.Items {
+			id := s.ID
+			if !opt.NoTrunc {
+				id = shortID(id)
+			}
+			fmt.Fprintln(c.Out, id)
+		}
+		return nil
+	}
+	if opt.Format != "" && opt.Format != "table" {
+		return c.psTemplate(res.Items, opt)
+	}
+	tw := newTable(c.Out)
+	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+	for _, s := range res.Items {
+		r := psRow(s, opt.NoTrunc)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, r.Command, r.CreatedSince, r.Status, r.Ports, r.Names)
+	}
+	return tw.Flush()
+}
+
+// psRowData are the fields of a ps row, named as in docker's --format.
+type psRowData struct {
+	ID, Image, Command, CreatedSince, CreatedAt, Status, Ports, Names, State, Labels, Networks string
+}
+
+func psRow(s container.Summary, noTrunc bool) psRowData {
+	id := s.ID
+	image := s.Image
+	if !noTrunc {
+		id = shortID(id)
+		if strings.HasPrefix(image, "sha256:") {
+			image = shortID(image)
+		}
+	}
+	names := make([]string, 0, len(s.Names))
+	for _, n := range s.Names {
+		names = append(names, strings.TrimPrefix(n, "/"))
+	}
+	var labels []string
+	for k, v := range s.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	return psRowData{
+		ID:           id,
+		Image:        image,
+		Command:      quoteCommand(s.Command, !noTrunc),
+		CreatedSince: ago(s.Created),
+		Status:       s.Status,
+		Ports:        formatPorts(s.Ports),
+		Names:        strings.Join(names, ","),
+		State:        string(s.State),
+		Labels:       strings.Join(labels, ","),
+		Networks:     s.HostConfig.NetworkMode,
+	}
+}
+
+func formatPorts(ps []container.PortSummary) string {
+	var out []string
+	for _, p := range ps {
+		if p.PublicPort != 0 {
+			ip := "0.0.0.0"
+			if p.IP.IsValid() {
+				ip = p.IP.String()
+			}
+			out = append(out, fmt.Sprintf("%s:%d->%d/%s", ip, p.PublicPort, p.PrivatePort, p.Type))
+		} else {
+			out = append(out, fmt.Sprintf("%d/%s", p.PrivatePort, p.Type))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func (c *CLI) psTemplate(items []container.Summary, opt PsOptions) error {
+	format := opt.Format
+	table := false
+	if rest, ok := strings.CutPrefix(format, "table "); ok {
+		format, table = rest, true
+	}
+	if format == "json" || format == "{{json .}}" {
+		for _, s := range items {
+			b, _ := json.Marshal(psRow(s, opt.NoTrunc))
+			fmt.Fprintln(c.Out, string(b))
+		}
+		return nil
+	}
+	t, err := parseTemplate(format)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = c.Out
+	tw := newTable(c.Out)
+	if table {
+		w = tw
+		header := strings.NewReplacer("{{.ID}}", "CONTAINER ID", "{{.Image}}", "IMAGE", "{{.Command}}", "COMMAND",
+			"{{.CreatedSince}}", "CREATED", "{{.RunningFor}}", "CREATED", "{{.Status}}", "STATUS", "{{.Ports}}", "PORTS",
+			"{{.Names}}", "NAMES", "{{.State}}", "STATE", "{{.Labels}}", "LABELS", "{{.Networks}}", "NETWORKS").
+			Replace(strings.ReplaceAll(format, `\t`, "\t"))
+		fmt.Fprintln(w, header)
+	}
+	for _, s := range items {
+		r := psRow(s, opt.NoTrunc)
+		data := map[string]any{
+			"ID": r.ID, "Image": r.Image, "Command": r.Command, "CreatedSince": r.CreatedSince,
+			"RunningFor": r.CreatedSince, "Status": r.Status, "Ports": r.Ports, "Names": r.Names,
+			"State": r.State, "Labels": r.Labels, "Networks": r.Networks,
+		}
+		if err := t.Execute(w, data); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	return tw.Flush()
+}
+
+// forEach runs fn on each name, printing errors; docker exits 1 when any
+// failed.
+func (c *CLI) forEach(names []string, fn func(string) error) error {
+	failed := false
+	for _, n := range names {
+		if err := fn(n); err != nil {
+			fmt.Fprintln(c.Err, err)
+			failed = true
+			continue
+		}
+		fmt.Fprintln(c.Out, n)
+	}
+	if failed {
+		return &StatusError{Code: 1}
+	}
+	return nil
+}
+
+// Rm removes containers.
+func (c *CLI) Rm(ctx context.Context, names []string, force, volumes bool) error {
+	return c.forEach(names, func(n string) error {
+		_, err := c.API.ContainerRemove(ctx, n, client.ContainerRemoveOptions{Force: force, RemoveVolumes: volumes})
+		return err
+	})
+}
+
+// Start starts containers; with attach, the single container's streams
+// are joined to the terminal and its exit code returned.
+func (c *CLI) Start(ctx context.Context, names []string, attach, interactive bool, detachKeys string) error {
+	if !attach && !interactive {
+		return c.forEach(names, func(n string) error {
+			_, err := c.API.ContainerStart(ctx, n, client.ContainerStartOptions{})
+			return err
+		})
+	}
+	if len(names) != 1 {
+		return &StatusError{Code: 1, Msg: "you cannot start and attach multiple containers at once"}
+	}
+	insp, err := c.API.ContainerInspect(ctx, names[0], client.ContainerInspectOptions{})
+	if err != nil {
+		return err
+	}
+	cfg := *insp.Container.Config
+	cfg.AttachStdin = interactive && cfg.OpenStdin
+	cfg.AttachStdout, cfg.AttachStderr = true, true
+	return c.attachAndStart(ctx, insp.Container.ID, &cfg, insp.Container.HostConfig, detachKeys)
+}
+
+func (c *CLI) attachAndStart(ctx context.Context, id string, cfg *container.Config, hc *container.HostConfig, detachKeys string) error {
+	cond := container.WaitConditionNextExit
+	if hc != nil && hc.AutoRemove {
+		cond = container.WaitConditionRemoved
+	}
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wait := c.API.ContainerWait(waitCtx, id, client.ContainerWaitOptions{Condition: cond})
+	att, err := c.API.ContainerAttach(ctx, id, client.ContainerAttachOptions{
+		Stream: true, Stdin: cfg.AttachStdin, Stdout: true, Stderr: true, DetachKeys: detachKeys,
+	})
+	if err != nil {
+		return err
+	}
+	defer att.Close()
+	restore := c.rawTerminal(cfg)
+	defer restore()
+	done := make(chan error, 1)
+	go func() { done <- c.pump(att.HijackedResponse, cfg) }()
+	if _, err := c.API.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		restore()
+		return &StatusError{Code: startErrorCode(err), Msg: err.Error()}
+	}
+	if cfg.Tty {
+		c.watchResize(ctx, id)
+	}
+	<-done
+	select {
+	case res := <-wait.Result:
+		return exitCode(int(res.StatusCode))
+	case err := <-wait.Error:
+		if insp, ierr := c.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); ierr == nil && insp.Container.State.Running {
+			return nil
+		}
+		return err
+	}
+}
+
+// Stop stops containers.
+func (c *CLI) Stop(ctx context.Context, names []string, timeout *int, sig string) error {
+	return c.forEach(names, func(n string) error {
+		_, err := c.API.ContainerStop(ctx, n, client.ContainerStopOptions{Timeout: timeout, Signal: sig})
+		return err
+	})
+}
+
+// Kill signals containers.
+func (c *CLI) Kill(ctx context.Context, names []string, sig string) error {
+	return c.forEach(names, func(n string) error {
+		_, err := c.API.ContainerKill(ctx, n, client.ContainerKillOptions{Signal: sig})
+		return err
+	})
+}
+
+// Wait blocks until each container stops and prints its exit code.
+func (c *CLI) Wait(ctx context.Context, names []string) error {
+	failed := false
+	for _, n := range names {
+		w := c.API.ContainerWait(ctx, n, client.ContainerWaitOptions{})
+		select {
+		case res := <-w.Result:
+			fmt.Fprintln(c.Out, res.StatusCode)
+		case err := <-w.Error:
+			fmt.Fprintln(c.Err, err)
+			failed = true
+		}
+	}
+	if failed {
+		return &StatusError{Code: 1}
+	}
+	return nil
+}
+
+// LogsOptions are `skiff logs`.
+type LogsOptions struct {
+	Follow, Timestamps bool
+	Tail, Since, Until string
+}
+
+// Logs prints a container's log.
+func (c *CLI) Logs(ctx context.Context, name string, opt LogsOptions) error {
+	insp, err := c.API.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		return err
+	}
+	since, err := timeArg(opt.Since)
+	if err != nil {
+		return err
+	}
+	until, err := timeArg(opt.Until)
+	if err != nil {
+		return err
+	}
+	rc, err := c.API.ContainerLogs(ctx, insp.Container.ID, client.ContainerLogsOptions{
+		ShowStdout: true, ShowStderr: true, Follow: opt.Follow, Timestamps: opt.Timestamps,
+		Tail: opt.Tail, Since: since, Until: until,
+	})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if insp.Container.Config.Tty {
+		_, err = io.Copy(c.Out, rc)
+	} else {
+		_, err = stdcopy.StdCopy(c.Out, c.Err, rc)
+	}
+	return err
+}
+
+// Inspect prints objects as JSON, or through a Go template.
+func (c *CLI) Inspect(ctx context.Context, names []string, kind, format string) error {
+	var objs []json.RawMessage
+	failed := false
+	for _, n := range names {
+		raw, err := c.inspectRaw(ctx, n, kind)
+		if err != nil {
+			fmt.Fprintln(c.Err, err)
+			failed = true
+			continue
+		}
+		objs = append(objs, raw)
+	}
+	if format == "" {
+		if objs == nil {
+			objs = []json.RawMessage{}
+		}
+		if err := writeJSONIndent(c.Out, objs); err != nil {
+			return err
+		}
+	} else {
+		t, err := parseTemplate(format)
+		if err != nil {
+			return err
+		}
+		for _, raw := range objs {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return err
+			}
+			if err := t.Execute(c.Out, v); err != nil {
+				return &StatusError{Code: 1, Msg: "template: " + err.Error()}
+			}
+			fmt.Fprintln(c.Out)
+		}
+	}
+	if failed {
+		return &StatusError{Code: 1}
+	}
+	return nil
+}
+
+func (c *CLI) inspectRaw(ctx context.Context, name, kind string) (json.RawMessage, error) {
+	if kind == "" || kind == "container" {
+		res, err := c.API.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+		if err == nil {
+			return res.Raw, nil
+		}
+		if kind == "container" || !isNotFound(err) {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	res, err := c.API.ImageInspect(ctx, name, client.ImageInspectWithRawResponse(&buf))
+	if err != nil {
+		if kind == "" && isNotFound(err) {
+			return nil, fmt.Errorf("Error: No such object: %s", name)
+		}
+		return nil, err
+	}
+	_ = res
+	return json.RawMessage(buf.Bytes()), nil
+}
+
+// Prune removes all stopped containers.
+func (c *CLI) ContainerPrune(ctx context.Context) error {
+	res, err := c.API.ContainerPrune(ctx, client.ContainerPruneOptions{})
+	if err != nil {
+		return err
+	}
+	if len(res.Report.ContainersDeleted) > 0 {
+		fmt.Fprintln(c.Out, "Deleted Containers:")
+		for _, id := range res.Report.ContainersDeleted {
+			fmt.Fprintln(c.Out, id)
+		}
+		fmt.Fprintln(c.Out)
+	}
+	fmt.Fprintf(c.Out, "Total reclaimed space: %s\n", humanSize(int64(res.Report.SpaceReclaimed)))
+	return nil
+}

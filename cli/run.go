@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/jsonmessage"
+	"github.com/moby/term"
+	"github.com/skiff-dev/skiff/images"
+)
+
+// RunOptions are `skiff run` and `skiff create`.
+type RunOptions struct {
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	Name       string
+	Detach     bool
+	DetachKeys string
+}
+
+// Pull pulls ref, printing Docker's progress (bars on a terminal).
+func (c *CLI) Pull(ctx context.Context, ref string, out io.Writer) error {
+	if _, err := images.Normalize(ref); err != nil {
+		return &StatusError{Code: 1, Msg: fmt.Sprintf("invalid reference format: %v", err)}
+	}
+	resp, err := c.API.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err != nil {
+		return err
+	}
+	defer resp.Close()
+	fd, isTerm := term.GetFdInfo(out)
+	return jsonmessage.DisplayJSONMessagesStream(resp, out, fd, isTerm, nil)
+}
+
+// Create creates the container, pulling its image when missing, and
+// returns its ID.
+func (c *CLI) Create(ctx context.Context, opt RunOptions) (string, error) {
+	create := func() (client.ContainerCreateResult, error) {
+		return c.API.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config: opt.Config, HostConfig: opt.HostConfig, Name: opt.Name,
+		})
+	}
+	res, err := create()
+	if isNotFound(err) && strings.Contains(err.Error(), "No such image") {
+		named, nerr := images.Normalize(opt.Config.Image)
+		if nerr != nil {
+			return "", nerr
+		}
+		fmt.Fprintf(c.Err, "Unable to find image '%s' locally\n", images.Familiar(named.String()))
+		if err := c.Pull(ctx, opt.Config.Image, c.Err); err != nil {
+			return "", err
+		}
+		res, err = create()
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(c.Err, "WARNING: %s\n", w)
+	}
+	return res.ID, nil
+}
+
+// startErrorCode is the exit code docker gives a failed start: 127 for a
+// missing command, 126 for one that cannot be executed, else 125.
+func startErrorCode(err error) int {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		return 127
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "is a directory"):
+		return 126
+	}
+	return 125
+}
+
+// Run is `skiff run`: create, attach, start, and wait for the exit code.
+func (c *CLI) Run(ctx context.Context, opt RunOptions) error {
+	cfg := opt.Config
+	if opt.Detach {
+		cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = false, false, false
+	}
+	id, err := c.Create(ctx, opt)
+	if err != nil {
+		return &StatusError{Code: 125, Msg: err.Error()}
+	}
+	if opt.Detach {
+		if _, err := c.API.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+			return &StatusError{Code: startErrorCode(err), Msg: err.Error()}
+		}
+		fmt.Fprintln(c.Out, id)
+		return nil
+	}
+	cond := container.WaitConditionNextExit
+	if opt.HostConfig.AutoRemove {
+		cond = container.WaitConditionRemoved
+	}
+	waitCtx, cancelWait := context.WithCancel(ctx)
+	defer cancelWait()
+	wait := c.API.ContainerWait(waitCtx, id, client.ContainerWaitOptions{Condition: cond})
+
+	att, err := c.API.ContainerAttach(ctx, id, client.ContainerAttachOptions{
+		Stream: true, Stdin: cfg.AttachStdin, Stdout: cfg.AttachStdout, Stderr: cfg.AttachStderr,
+		DetachKeys: opt.DetachKeys,
+	})
+	if err != nil {
+		return &StatusError{Code: 125, Msg: err.Error()}
+	}
+	defer att.Close()
+
+	restore := c.rawTerminal(cfg)
+	defer restore()
+
+	streamDone := make(chan error, 1)
+	go func() { streamDone <- c.pump(att.HijackedResponse, cfg) }()
+
+	if _, err := c.API.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		restore()
+		return &StatusError{Code: startErrorCode(err), Msg: err.Error()}
+	}
+	if cfg.Tty {
+		c.watchResize(ctx, id)
+	} else {
+		stopProxy := c.proxySignals(ctx, id)
+		defer stopProxy()
+	}
+	<-streamDone
+	select {
+	case res := <-wait.Result:
+		if res.Error != nil && res.Error.Message != "" {
+			restore()
+			return &StatusError{Code: 125, Msg: res.Error.Message}
+		}
+		return exitCode(int(res.StatusCode))
+	case err := <-wait.Error:
+		// The stream ended but the container runs on: detached.
+		if insp, ierr := c.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); ierr == nil && insp.Container.State.Running {
+			return nil
+		}
+		return &StatusError{Code: 125, Msg: err.Error()}
+	}
+}
+
+func exitCode(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &StatusError{Code: code}
+}
+
+// rawTerminal puts our terminal in raw mode for an interactive container
+// with a tty; the returned function restores it (more than once is fine).
+func (c *CLI) rawTerminal(cfg *container.Config) func() {
+	if !cfg.Tty || !cfg.AttachStdin {
+		return func() {}
+	}
+	fd, isTerm := term.GetFdInfo(c.In)
+	if !isTerm {
+		return func() {}
+	}
+	st, err := term.SetRawTerminal(fd)
+	if err != nil {
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { term.RestoreTerminal(fd, st) }) }
+}
+
+// pump copies the terminal to the container and its output back.
+func (c *CLI) pump(h client.HijackedResponse, cfg *container.Config) error {
+	if cfg.AttachStdin && c.In != nil {
+		go func() {
+			io.Copy(h.Conn, c.In)
+			h.CloseWrite()
+		}()
+	}
+	var err error
+	if cfg.Tty {
+		_, err = io.Copy(c.Out, h.Reader)
+	} else {
+		_, err = stdcopy.StdCopy(c.Out, c.Err, h.Reader)
+	}
+	return err
+}
+
+// watchResize keeps the container's terminal the size of ours.
+func (c *CLI) watchResize(ctx context.Context, id string) {
+	fd, isTerm := term.GetFdInfo(c.Out)
+	if !isTerm {
+		return
+	}
+	resize := func() {
+		ws, err := term.GetWinsize(fd)
+		if err != nil || ws.Height == 0 {
+			return
+		}
+		c.API.ContainerResize(ctx, id, client.ContainerResizeOptions{Height: uint(ws.Height), Width: uint(ws.Width)})
+	}
+	resize()
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGWINCH)
+	go func() {
+		for {
+			select {
+			case <-ch:
+				resize()
+			case <-ctx.Done():
+				signal.Stop(ch)
+				return
+			}
+		}
+	}()
+}
+
+// proxySignals forwards SIGINT and SIGTERM to the container, as docker's
+// --sig-proxy does.
+func (c *CLI) proxySignals(ctx context.Context, id string) func() {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				sig := s.(syscall.Signal)
+				c.API.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: fmt.Sprint(int(sig))})
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
+}
+
+// ErrUsage is a command line that makes no sense; the caller prints usage.
+var ErrUsage = errors.New("usage")

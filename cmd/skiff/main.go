@@ -1,0 +1,187 @@
+// Command skiff is a Docker-compatible container engine that runs without
+// root: the CLI, the engine (`skiff engine`) and the engine's helper
+// processes are this one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/skiff-dev/skiff/cli"
+	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/runtime"
+	"github.com/spf13/pflag"
+	"go.podman.io/storage/pkg/reexec"
+)
+
+// command is one skiff verb.
+type command struct {
+	usage string // after "skiff "
+	short string
+	// exitCode is used for usage errors (docker run uses 125).
+	exitCode int
+	run      func(ctx context.Context, fs *pflag.FlagSet, args []string) error
+	flags    func(fs *pflag.FlagSet)
+	// interspersed=false stops flag parsing at the first argument (run).
+	noInterspersed bool
+	minArgs        int
+	maxArgs        int // -1: any
+}
+
+var commands = map[string]*command{}
+
+func register(name string, c *command) { commands[name] = c }
+
+func main() {
+	// containers/storage re-executes this binary to unpack layers in a chroot.
+	if reexec.Init() {
+		return
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) > 0 {
+		// The engine's helper processes.
+		switch args[0] {
+		case "__monitor":
+			if err := runtime.RunMonitor(args[1]); err != nil {
+				fmt.Fprintln(os.Stderr, "skiff monitor:", err)
+				return 1
+			}
+			return 0
+		case "__init":
+			err := runtime.RunInit(args[1])
+			fmt.Fprintln(os.Stderr, "skiff init:", err)
+			return 127
+		case "engine":
+			if err := engine.Main(args); err != nil {
+				fmt.Fprintln(os.Stderr, "skiff engine:", err)
+				return 1
+			}
+			return 0
+		}
+	}
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		printUsage()
+		return 0
+	}
+	if args[0] == "--version" || args[0] == "-v" {
+		fmt.Printf("skiff version %s\n", engine.Version)
+		return 0
+	}
+	name := args[0]
+	args = args[1:]
+	// Management commands: "skiff image ls" is "skiff images".
+	if group, ok := groups[name]; ok {
+		if len(args) == 0 {
+			fmt.Fprintf(os.Stderr, "Usage:  skiff %s COMMAND\n", name)
+			return 1
+		}
+		sub, ok := group[args[0]]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "skiff: '%s %s' is not a skiff command.\nSee 'skiff --help'\n", name, args[0])
+			return 1
+		}
+		name, args = sub, args[1:]
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "skiff: '%s' is not a skiff command.\nSee 'skiff --help'\n", name)
+		return 1
+	}
+	return execute(name, c, args)
+}
+
+// groups map management commands to the flat verbs.
+var groups = map[string]map[string]string{
+	"image": {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag", "inspect": "image-inspect",
+		"history": "history", "prune": "image-prune", "pull": "pull", "load": "load"},
+	"container": {"ls": "ps", "list": "ps", "ps": "ps", "rm": "rm", "remove": "rm", "run": "run", "create": "create",
+		"start": "start", "stop": "stop", "kill": "kill", "logs": "logs", "wait": "wait", "inspect": "container-inspect",
+		"prune": "container-prune"},
+}
+
+func execute(name string, c *command, args []string) int {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetInterspersed(!c.noInterspersed)
+	fs.Usage = func() {}
+	help := fs.Bool("help", false, "Print usage")
+	if c.flags != nil {
+		c.flags(fs)
+	}
+	code := c.exitCode
+	if code == 0 {
+		code = 1
+	}
+	display := strings.ReplaceAll(name, "-", " ")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "%s\nSee 'skiff %s --help'.\n", err, display)
+		return code
+	}
+	if *help {
+		fmt.Printf("\nUsage:  skiff %s\n\n%s\n\nOptions:\n%s", c.usage, c.short, fs.FlagUsages())
+		return 0
+	}
+	rest := fs.Args()
+	if len(rest) < c.minArgs || (c.maxArgs >= 0 && len(rest) > c.maxArgs) {
+		want := fmt.Sprintf("at least %d argument", c.minArgs)
+		if c.maxArgs == c.minArgs {
+			want = fmt.Sprintf("exactly %d argument", c.minArgs)
+		} else if c.maxArgs >= 0 && len(rest) > c.maxArgs {
+			want = fmt.Sprintf("at most %d argument", c.maxArgs)
+		}
+		if !strings.HasSuffix(want, "1 argument") && !strings.HasSuffix(want, "0 argument") {
+			want += "s"
+		}
+		fmt.Fprintf(os.Stderr, "\"skiff %s\" requires %s.\nSee 'skiff %s --help'.\n\nUsage:  skiff %s\n\n%s\n", display, want, display, c.usage, c.short)
+		return code
+	}
+	ctx := context.Background()
+	err := c.run(ctx, fs, rest)
+	if err == nil {
+		return 0
+	}
+	var se *cli.StatusError
+	if errors.As(err, &se) {
+		if se.Msg != "" {
+			if name == "run" || name == "create" {
+				fmt.Fprintf(os.Stderr, "skiff: %s\n\nRun 'skiff %s --help' for more information\n", se.Msg, name)
+			} else {
+				fmt.Fprintln(os.Stderr, se.Msg)
+			}
+		}
+		return se.Code
+	}
+	if name == "run" || name == "create" {
+		fmt.Fprintf(os.Stderr, "skiff: %s\n\nRun 'skiff %s --help' for more information\n", err, name)
+		return 125
+	}
+	fmt.Fprintln(os.Stderr, err)
+	return 1
+}
+
+func printUsage() {
+	fmt.Println("\nUsage:  skiff [OPTIONS] COMMAND\n\nA Docker-compatible container engine that runs without root\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		if !strings.Contains(n, "-") {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Printf("  %-10s %s\n", n, commands[n].short)
+	}
+	fmt.Println("\nManagement Commands:\n  container  Manage containers\n  image      Manage images")
+	fmt.Println("\nRun 'skiff COMMAND --help' for more information on a command.")
+}
+
+// connect opens the engine connection, starting the engine if needed.
+func connect(ctx context.Context) (*cli.CLI, error) {
+	return cli.New(ctx)
+}

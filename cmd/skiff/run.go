@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/skiff-dev/skiff/cli"
+	"github.com/spf13/pflag"
+)
+
+// runFlags are the flags shared by run and create.
+type runFlags struct {
+	detach, interactive, tty, rm, readOnly bool
+	name, workdir, user, hostname, entry   string
+	network, detachKeys, shmSize           string
+	stopSignal                             string
+	stopTimeout                            int
+	env, envFile, labels, addHosts, dns    []string
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
+	if withRun {
+		fs.BoolVarP(&f.detach, "detach", "d", false, "Run container in background and print container ID")
+		fs.StringVar(&f.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
+	}
+	fs.BoolVarP(&f.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	fs.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	fs.BoolVar(&f.rm, "rm", false, "Automatically remove the container and its associated anonymous volumes when it exits")
+	fs.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	fs.StringVar(&f.name, "name", "", "Assign a name to the container")
+	fs.StringVarP(&f.workdir, "workdir", "w", "", "Working directory inside the container")
+	fs.StringVarP(&f.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	fs.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
+	fs.StringVar(&f.entry, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
+	fs.StringVar(&f.network, "network", "", "Connect a container to a network")
+	fs.StringVar(&f.network, "net", "", "Connect a container to a network")
+	fs.MarkHidden("net")
+	fs.StringVar(&f.shmSize, "shm-size", "", "Size of /dev/shm")
+	fs.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop the container")
+	fs.IntVar(&f.stopTimeout, "stop-timeout", -1, "Timeout (in seconds) to stop a container")
+	fs.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
+	fs.StringArrayVar(&f.envFile, "env-file", nil, "Read in a file of environment variables")
+	fs.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
+	fs.StringArrayVar(&f.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
+	fs.StringArrayVar(&f.dns, "dns", nil, "Set custom DNS servers")
+}
+
+// options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
+// the API's container configuration.
+func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, error) {
+	cfg := &container.Config{
+		Image:        args[0],
+		Cmd:          args[1:],
+		Hostname:     f.hostname,
+		User:         f.user,
+		WorkingDir:   f.workdir,
+		Tty:          f.tty,
+		OpenStdin:    f.interactive,
+		StdinOnce:    f.interactive && !f.detach,
+		AttachStdin:  f.interactive && !f.detach,
+		AttachStdout: !f.detach,
+		AttachStderr: !f.detach,
+		StopSignal:   f.stopSignal,
+		Labels:       map[string]string{},
+	}
+	if len(cfg.Cmd) == 0 {
+		cfg.Cmd = nil
+	}
+	if fs.Changed("stop-timeout") {
+		t := f.stopTimeout
+		cfg.StopTimeout = &t
+	}
+	if fs.Changed("entrypoint") {
+		if f.entry == "" {
+			cfg.Entrypoint = []string{""}
+		} else {
+			cfg.Entrypoint = []string{f.entry}
+		}
+	}
+	for _, path := range f.envFile {
+		vars, err := readEnvFile(path)
+		if err != nil {
+			return cli.RunOptions{}, err
+		}
+		cfg.Env = append(cfg.Env, vars...)
+	}
+	for _, e := range f.env {
+		cfg.Env = append(cfg.Env, expandEnv(e)...)
+	}
+	for _, l := range f.labels {
+		k, v, _ := strings.Cut(l, "=")
+		cfg.Labels[k] = v
+	}
+	hc := &container.HostConfig{
+		AutoRemove:     f.rm,
+		ReadonlyRootfs: f.readOnly,
+		NetworkMode:    container.NetworkMode(f.network),
+		ExtraHosts:     f.addHosts,
+	}
+	if hc.NetworkMode == "" {
+		hc.NetworkMode = "default"
+	}
+	for _, d := range f.dns {
+		a, err := netip.ParseAddr(d)
+		if err != nil {
+			return cli.RunOptions{}, fmt.Errorf("%s is not an ip address", d)
+		}
+		hc.DNS = append(hc.DNS, a)
+	}
+	for _, h := range f.addHosts {
+		if name, ip, ok := strings.Cut(h, ":"); !ok || name == "" || ip == "" {
+			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
+		}
+	}
+	if f.shmSize != "" {
+		n, err := units.RAMInBytes(f.shmSize)
+		if err != nil || n <= 0 {
+			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--shm-size\" flag: invalid size: '%s'", f.shmSize, f.shmSize)
+		}
+		hc.ShmSize = n
+	}
+	return cli.RunOptions{Config: cfg, HostConfig: hc, Name: f.name, Detach: f.detach, DetachKeys: f.detachKeys}, nil
+}
+
+// expandEnv is -e: "KEY=VAL" as given, "KEY" takes the value from our
+// environment (and is dropped when unset), as docker does.
+func expandEnv(e string) []string {
+	if strings.Contains(e, "=") {
+		return []string{e}
+	}
+	if v, ok := os.LookupEnv(e); ok {
+		return []string{e + "=" + v}
+	}
+	return nil
+}
+
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: no such file or directory", path)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, expandEnv(line)...)
+	}
+	return out, sc.Err()
+}
+
+func init() {
+	var rf, cf runFlags
+	register("run", &command{
+		usage: "run [OPTIONS] IMAGE [COMMAND] [ARG...]", short: "Create and run a new container from an image",
+		exitCode: 125, noInterspersed: true, minArgs: 1, maxArgs: -1,
+		flags: func(fs *pflag.FlagSet) { rf.register(fs, true) },
+		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
+			opt, err := rf.options(fs, args)
+			if err != nil {
+				return &cli.StatusError{Code: 125, Msg: err.Error()}
+			}
+			c, err := connect(ctx)
+			if err != nil {
+				return &cli.StatusError{Code: 125, Msg: err.Error()}
+			}
+			return c.Run(ctx, opt)
+		},
+	})
+	register("create", &command{
+		usage: "create [OPTIONS] IMAGE [COMMAND] [ARG...]", short: "Create a new container",
+		exitCode: 125, noInterspersed: true, minArgs: 1, maxArgs: -1,
+		flags: func(fs *pflag.FlagSet) { cf.register(fs, false) },
+		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
+			opt, err := cf.options(fs, args)
+			if err != nil {
+				return &cli.StatusError{Code: 125, Msg: err.Error()}
+			}
+			c, err := connect(ctx)
+			if err != nil {
+				return &cli.StatusError{Code: 125, Msg: err.Error()}
+			}
+			opt.Config.AttachStdin = opt.Config.OpenStdin
+			opt.Config.StdinOnce = opt.Config.OpenStdin
+			id, err := c.Create(ctx, opt)
+			if err != nil {
+				return &cli.StatusError{Code: 125, Msg: err.Error()}
+			}
+			fmt.Println(id)
+			return nil
+		},
+	})
+}

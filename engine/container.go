@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/skiff-dev/skiff/runtime"
+)
+
+// record is what the engine keeps on disk for one container
+// (containers/<id>/container.json), in Docker's field names.
+type record struct {
+	ID         string
+	Created    time.Time
+	Path       string
+	Args       []string
+	Name       string // with Docker's leading "/"
+	Image      string // image ID, sha256:...
+	ImageName  string // as the user gave it (ps IMAGE column)
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	State      state
+	// RemovalInProgress marks a container being removed.
+	RemovalInProgress bool `json:",omitempty"`
+	RestartCount      int
+	Driver            string
+}
+
+type state struct {
+	Status     container.ContainerState
+	Pid        int
+	ExitCode   int
+	Error      string
+	OOMKilled  bool
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// ctr is a container in memory.
+type ctr struct {
+	mu  sync.Mutex
+	rec record
+	// dir is the persistent directory; runDir holds the monitor's socket.
+	dir, runDir string
+	proc        *runtime.Process
+	// changed is closed and replaced on every state change.
+	changed chan struct{}
+	// pending are attach requests waiting for the container to start.
+	pending []func(*runtime.Process)
+	removed bool
+	// exits counts the exits, for wait?condition=next-exit.
+	exits int
+	// starting is true while Start runs, so that a second start waits.
+	starting bool
+}
+
+func (c *ctr) configPath() string     { return filepath.Join(c.dir, "container.json") }
+func (c *ctr) logPath() string        { return filepath.Join(c.dir, c.rec.ID+"-json.log") }
+func (c *ctr) hostsPath() string      { return filepath.Join(c.dir, "hosts") }
+func (c *ctr) hostnamePath() string   { return filepath.Join(c.dir, "hostname") }
+func (c *ctr) resolvConfPath() string { return filepath.Join(c.dir, "resolv.conf") }
+
+// save writes the record atomically. The caller holds c.mu.
+func (c *ctr) save() error {
+	return runtime.WriteJSON(c.configPath(), &c.rec)
+}
+
+// notify wakes everyone waiting for a state change. The caller holds c.mu.
+func (c *ctr) notify() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+func (c *ctr) running() bool { return c.rec.State.Status == container.StateRunning }
+
+func loadRecord(dir string) (*ctr, error) {
+	c := &ctr{dir: dir, changed: make(chan struct{})}
+	if err := runtime.ReadJSON(filepath.Join(dir, "container.json"), &c.rec); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func removeAllQuiet(paths ...string) {
+	for _, p := range paths {
+		os.RemoveAll(p)
+	}
+}

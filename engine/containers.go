@@ -1,0 +1,703 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/sys/signal"
+	"github.com/moby/term"
+	"github.com/skiff-dev/skiff/logs"
+	"github.com/skiff-dev/skiff/runtime"
+)
+
+func boolParam(r *http.Request, name string) bool {
+	v := r.URL.Query().Get(name)
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
+}
+
+func pathMatch(pattern, s string) (bool, error) { return path.Match(pattern, s) }
+
+// parseFilters decodes Docker's filters parameter:
+// {"status":{"exited":true}} or the older {"status":["exited"]}.
+func parseFilters(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if s == "" {
+		return out, nil
+	}
+	var m map[string]map[string]bool
+	if err := json.Unmarshal([]byte(s), &m); err == nil {
+		for k, vs := range m {
+			for v, ok := range vs {
+				if ok {
+					out[k] = append(out[k], v)
+				}
+			}
+		}
+		return out, nil
+	}
+	var l map[string][]string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("invalid filter: %w", err)
+	}
+	return l, nil
+}
+
+func (e *Engine) container(w http.ResponseWriter, r *http.Request) (*ctr, bool) {
+	c, err := e.lookup(r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return nil, false
+	}
+	return c, true
+}
+
+func (e *Engine) postContainersCreate(w http.ResponseWriter, r *http.Request) {
+	var req container.CreateRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+		return
+	}
+	c, err := e.create(r.URL.Query().Get("name"), &req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.rec.ID, Warnings: []string{}})
+}
+
+func (e *Engine) postContainerStart(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	if err := e.start(c); err != nil {
+		c.mu.Lock()
+		auto := c.rec.HostConfig.AutoRemove && !c.running()
+		c.mu.Unlock()
+		if auto && statusOf(err) != http.StatusNotModified {
+			e.remove(c, true)
+		}
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func timeoutParam(r *http.Request) (*int, error) {
+	v := r.URL.Query().Get("t")
+	if v == "" {
+		v = r.URL.Query().Get("timeout")
+	}
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, errInvalid(fmt.Errorf("invalid timeout %q", v))
+	}
+	return &n, nil
+}
+
+func (e *Engine) postContainerStop(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	t, err := timeoutParam(r)
+	if err == nil {
+		err = e.stop(c, r.URL.Query().Get("signal"), t)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Engine) postContainerRestart(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	t, err := timeoutParam(r)
+	if err == nil {
+		if err = e.stop(c, r.URL.Query().Get("signal"), t); statusOf(err) == http.StatusNotModified {
+			err = nil
+		}
+	}
+	if err == nil {
+		err = e.start(c)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	sig := syscall.SIGKILL
+	if s := r.URL.Query().Get("signal"); s != "" {
+		parsed, err := signal.ParseSignal(s)
+		if err != nil {
+			writeError(w, errInvalid(err))
+			return
+		}
+		sig = parsed
+	}
+	if err := e.signal(c, sig); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Engine) deleteContainer(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	if err := e.remove(c, boolParam(r, "force")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Engine) postContainersPrune(w http.ResponseWriter, r *http.Request) {
+	report := container.PruneReport{ContainersDeleted: []string{}}
+	for _, c := range e.list() {
+		c.mu.Lock()
+		running := c.running()
+		c.mu.Unlock()
+		if running {
+			continue
+		}
+		if err := e.remove(c, false); err == nil {
+			report.ContainersDeleted = append(report.ContainersDeleted, c.rec.ID)
+		}
+	}
+	writeJSON(w, http.StatusOK, report)
+}
+
+func (e *Engine) postContainerWait(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	cond := container.WaitCondition(r.URL.Query().Get("condition"))
+	switch cond {
+	case "", container.WaitConditionNotRunning, container.WaitConditionNextExit, container.WaitConditionRemoved:
+	default:
+		writeError(w, errInvalid(fmt.Errorf("invalid condition: %q", cond)))
+		return
+	}
+	c.mu.Lock()
+	exits := c.exits
+	c.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	for {
+		c.mu.Lock()
+		done := false
+		switch cond {
+		case container.WaitConditionNextExit:
+			done = c.exits > exits || c.removed
+		case container.WaitConditionRemoved:
+			done = c.removed
+		default:
+			done = !c.running() && !c.starting
+		}
+		resp := container.WaitResponse{StatusCode: int64(c.rec.State.ExitCode)}
+		if c.rec.State.Error != "" {
+			resp.Error = &container.WaitExitError{Message: c.rec.State.Error}
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		if done {
+			json.NewEncoder(w).Encode(resp)
+			return
+		}
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (e *Engine) postContainerResize(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	h, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+	wd, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+	if err1 != nil || err2 != nil {
+		writeError(w, errInvalid(errors.New("invalid height or width")))
+		return
+	}
+	c.mu.Lock()
+	running := c.running()
+	c.mu.Unlock()
+	if !running {
+		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
+		return
+	}
+	if err := runtime.Resize(c.runDir, uint16(h), uint16(wd)); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// postContainerAttach hijacks the connection and joins it to the
+// container's streams; before start, it waits for the container to start.
+func (e *Engine) postContainerAttach(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	stdin, stdout, stderr := boolParam(r, "stdin"), boolParam(r, "stdout"), boolParam(r, "stderr")
+	keys := []byte{16, 17} // ctrl-p, ctrl-q
+	if s := r.URL.Query().Get("detachKeys"); s != "" {
+		k, err := term.ToBytes(s)
+		if err != nil {
+			writeError(w, errInvalid(fmt.Errorf("Invalid detach keys (%s) provided", s)))
+			return
+		}
+		keys = k
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		writeError(w, errors.New("connection cannot be hijacked"))
+		return
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	c.mu.Lock()
+	tty := c.rec.Config.Tty
+	c.mu.Unlock()
+	ctype := "application/vnd.docker.raw-stream"
+	if !tty {
+		ctype = "application/vnd.docker.multiplexed-stream"
+	}
+	if r.Header.Get("Upgrade") != "" {
+		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", ctype)
+	} else {
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", ctype)
+	}
+	mconn, mr, err := e.attachMonitor(r.Context(), c, stdin, stdout, stderr)
+	if err != nil {
+		return
+	}
+	defer mconn.Close()
+	done := make(chan struct{})
+	if stdin {
+		go func() {
+			in := term.NewEscapeProxy(buf.Reader, keys)
+			_, err := io.Copy(mconn, in)
+			var esc term.EscapeError
+			if errors.As(err, &esc) {
+				// Detached: leave the container running.
+				conn.Close()
+				mconn.Close()
+				return
+			}
+			mconn.CloseWrite()
+			select {
+			case <-done:
+			default:
+			}
+		}()
+	}
+	copyFrames(conn, mr, tty)
+	close(done)
+}
+
+// attachMonitor connects to the container's monitor, waiting for the
+// container to start when it has not yet.
+func (e *Engine) attachMonitor(ctx context.Context, c *ctr, stdin, stdout, stderr bool) (*net.UnixConn, io.Reader, error) {
+	c.mu.Lock()
+	if c.running() && c.proc != nil || c.running() {
+		c.mu.Unlock()
+		return runtime.Attach(c.runDir, stdin, stdout, stderr)
+	}
+	if c.rec.State.Status != container.StateCreated && c.rec.State.Status != container.StateExited {
+		c.mu.Unlock()
+		return nil, nil, runtime.ErrNotRunning
+	}
+	type result struct {
+		conn *net.UnixConn
+		r    io.Reader
+		err  error
+	}
+	ch := make(chan result, 1)
+	c.pending = append(c.pending, func(p *runtime.Process) {
+		conn, r, err := runtime.Attach(c.runDir, stdin, stdout, stderr)
+		ch <- result{conn, r, err}
+	})
+	changed := c.changed
+	c.mu.Unlock()
+	for {
+		select {
+		case res := <-ch:
+			return res.conn, res.r, res.err
+		case <-changed:
+			c.mu.Lock()
+			removed := c.removed
+			changed = c.changed
+			c.mu.Unlock()
+			if removed {
+				return nil, nil, runtime.ErrNotRunning
+			}
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+}
+
+// copyFrames copies the monitor's frames to w: as they are when the
+// container has no tty (Docker's multiplexed stream), payload only with one.
+func copyFrames(w io.Writer, r io.Reader, tty bool) error {
+	var hdr [8]byte
+	buf := make([]byte, 32*1024)
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return err
+		}
+		n := int(binary.BigEndian.Uint32(hdr[4:]))
+		if n > len(buf) {
+			buf = make([]byte, n)
+		}
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			return err
+		}
+		if !tty {
+			if _, err := w.Write(hdr[:]); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(buf[:n]); err != nil {
+			return err
+		}
+	}
+}
+
+func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	stdout, stderr := boolParam(r, "stdout"), boolParam(r, "stderr")
+	if !stdout && !stderr {
+		writeError(w, errInvalid(errors.New("You must choose at least one stream")))
+		return
+	}
+	tail := -1
+	if v := q.Get("tail"); v != "" && v != "all" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeError(w, errInvalid(fmt.Errorf("invalid tail %q", v)))
+			return
+		}
+		tail = n
+	}
+	since, err := parseTime(q.Get("since"))
+	if err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	until, err := parseTime(q.Get("until"))
+	if err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	c.mu.Lock()
+	tty := c.rec.Config.Tty
+	logPath := c.logPath()
+	c.mu.Unlock()
+	ctype := "application/vnd.docker.raw-stream"
+	if !tty {
+		ctype = "application/vnd.docker.multiplexed-stream"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(http.StatusOK)
+	timestamps := boolParam(r, "timestamps")
+	send := func(ents []logs.Entry) error {
+		for _, ent := range ents {
+			if (ent.Stream == "stdout" && !stdout) || (ent.Stream == "stderr" && !stderr) {
+				continue
+			}
+			if !since.IsZero() && ent.Time.Before(since) || !until.IsZero() && ent.Time.After(until) {
+				continue
+			}
+			line := ent.Log
+			if timestamps {
+				line = ent.Time.Format(time.RFC3339Nano) + " " + line
+			}
+			if err := writeFrame(w, ent.Stream, []byte(line), tty); err != nil {
+				return err
+			}
+		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return nil
+	}
+	ents, off, err := logs.ReadFrom(logPath, 0)
+	if err != nil {
+		return
+	}
+	if tail >= 0 && len(ents) > tail {
+		ents = ents[len(ents)-tail:]
+	}
+	if send(ents) != nil || !boolParam(r, "follow") {
+		return
+	}
+	for {
+		c.mu.Lock()
+		running := c.running()
+		ch := c.changed
+		c.mu.Unlock()
+		ents, off, _ = logs.ReadFrom(logPath, off)
+		if send(ents) != nil || !running {
+			return
+		}
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func writeFrame(w io.Writer, stream string, p []byte, tty bool) error {
+	if !tty {
+		var hdr [8]byte
+		hdr[0] = 1
+		if stream == "stderr" {
+			hdr[0] = 2
+		}
+		binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(p)
+	return err
+}
+
+// parseTime reads Docker's since/until values: Unix seconds with an
+// optional fraction.
+func parseTime(v string) (time.Time, error) {
+	if v == "" || v == "0" {
+		return time.Time{}, nil
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid time %q", v)
+	}
+	var ns int64
+	if frac != "" {
+		frac = (frac + "000000000")[:9]
+		ns, _ = strconv.ParseInt(frac, 10, 64)
+	}
+	return time.Unix(s, ns), nil
+}
+
+// statusText is the STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago".
+func statusText(c *ctr) string {
+	st := c.rec.State
+	switch {
+	case c.rec.RemovalInProgress:
+		return "Removal In Progress"
+	case st.Status == container.StateRunning:
+		return "Up " + units.HumanDuration(time.Since(st.StartedAt))
+	case st.Status == container.StateExited:
+		if st.FinishedAt.IsZero() {
+			return fmt.Sprintf("Exited (%d)", st.ExitCode)
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.FinishedAt)))
+	}
+	return "Created"
+}
+
+func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
+	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	all := boolParam(r, "all")
+	limit := -1
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			limit, all = n, true
+		}
+	}
+	var out []container.Summary
+	var created []time.Time
+	for _, c := range e.list() {
+		c.mu.Lock()
+		if c.removed {
+			c.mu.Unlock()
+			continue
+		}
+		if !all && !c.running() && len(filters["status"]) == 0 {
+			c.mu.Unlock()
+			continue
+		}
+		if !matchContainer(c, filters) {
+			c.mu.Unlock()
+			continue
+		}
+		s := container.Summary{
+			ID:      c.rec.ID,
+			Names:   []string{c.rec.Name},
+			Image:   c.rec.ImageName,
+			ImageID: c.rec.Image,
+			Command: strings.Join(append([]string{c.rec.Path}, c.rec.Args...), " "),
+			Created: c.rec.Created.Unix(),
+			Ports:   []container.PortSummary{},
+			Labels:  c.rec.Config.Labels,
+			State:   c.rec.State.Status,
+			Status:  statusText(c),
+			Mounts:  []container.MountPoint{},
+			NetworkSettings: &container.NetworkSettingsSummary{
+				Networks: map[string]*network.EndpointSettings{},
+			},
+		}
+		s.HostConfig.NetworkMode = networkMode(c)
+		created = append(created, c.rec.Created)
+		c.mu.Unlock()
+		out = append(out, s)
+	}
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return created[idx[a]].After(created[idx[b]]) })
+	sorted := make([]container.Summary, 0, len(out))
+	for _, i := range idx {
+		sorted = append(sorted, out[i])
+	}
+	if limit > 0 && len(sorted) > limit {
+		sorted = sorted[:limit]
+	}
+	writeJSON(w, http.StatusOK, sorted)
+}
+
+func networkMode(c *ctr) string {
+	m := string(c.rec.HostConfig.NetworkMode)
+	if m == "" || m == "default" {
+		return "bridge"
+	}
+	return m
+}
+
+// matchContainer applies ps filters. The caller holds c.mu.
+func matchContainer(c *ctr, f map[string][]string) bool {
+	any := func(key string, ok func(string) bool) bool {
+		vs, present := f[key]
+		if !present {
+			return true
+		}
+		for _, v := range vs {
+			if ok(v) {
+				return true
+			}
+		}
+		return false
+	}
+	return any("status", func(v string) bool { return string(c.rec.State.Status) == v }) &&
+		any("name", func(v string) bool { return strings.Contains(c.rec.Name, strings.TrimPrefix(v, "/")) }) &&
+		any("id", func(v string) bool { return strings.HasPrefix(c.rec.ID, v) }) &&
+		any("ancestor", func(v string) bool {
+			return c.rec.ImageName == v || strings.HasPrefix(c.rec.Image, v) || c.rec.Image == "sha256:"+v
+		}) &&
+		any("label", func(v string) bool {
+			k, val, hasVal := strings.Cut(v, "=")
+			got, ok := c.rec.Config.Labels[k]
+			return ok && (!hasVal || got == val)
+		})
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func (e *Engine) getContainerJSON(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	st := c.rec.State
+	resp := container.InspectResponse{
+		ID:      c.rec.ID,
+		Created: formatTime(c.rec.Created),
+		Path:    c.rec.Path,
+		Args:    c.rec.Args,
+		State: &container.State{
+			Status:     st.Status,
+			Running:    st.Status == container.StateRunning,
+			Paused:     st.Status == container.StatePaused,
+			OOMKilled:  st.OOMKilled,
+			Pid:        st.Pid,
+			ExitCode:   st.ExitCode,
+			Error:      st.Error,
+			StartedAt:  formatTime(st.StartedAt),
+			FinishedAt: formatTime(st.FinishedAt),
+		},
+		Image:          c.rec.Image,
+		ResolvConfPath: c.resolvConfPath(),
+		HostnamePath:   c.hostnamePath(),
+		HostsPath:      c.hostsPath(),
+		LogPath:        c.logPath(),
+		Name:           c.rec.Name,
+		RestartCount:   c.rec.RestartCount,
+		Driver:         c.rec.Driver,
+		Platform:       "linux",
+		HostConfig:     c.rec.HostConfig,
+		Mounts:         []container.MountPoint{},
+		Config:         c.rec.Config,
+		NetworkSettings: &container.NetworkSettings{
+			Networks: map[string]*network.EndpointSettings{},
+		},
+	}
+	c.mu.Unlock()
+	writeJSON(w, http.StatusOK, resp)
+}

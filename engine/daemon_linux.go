@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/userns"
+	"golang.org/x/sys/unix"
+)
+
+// Main runs `skiff engine`: as an unprivileged user it first builds the
+// rootless namespaces (rootlesskit) and runs the engine inside them; as
+// root, or once inside, it serves the API until SIGINT or SIGTERM.
+func Main(args []string) error {
+	logger := log.New(os.Stderr, "skiff-engine: ", log.LstdFlags)
+	if userns.IsChild() {
+		return userns.RunChild(userns.Opt{Log: os.Stderr, TargetArgs: args})
+	}
+	paths, err := config.Default()
+	if err != nil {
+		return err
+	}
+	if err := paths.EnsureRunDir(); err != nil {
+		return err
+	}
+	lock, err := lockFile(filepath.Join(paths.RunDir, "engine.lock"), !userns.Inside())
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if paths.Rootless && !userns.Inside() {
+		return userns.RunParent(userns.Opt{
+			StateDir:   paths.RootlessKitDir(),
+			Log:        os.Stderr,
+			TargetArgs: args,
+		})
+	}
+	settings, err := config.LoadSettings(paths.ConfigFile)
+	if err != nil {
+		return err
+	}
+	e, err := New(Options{
+		Paths:    paths,
+		Settings: settings,
+		NetNS:    os.Getenv(userns.EnvNetNS),
+		Log:      logger,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return e.Serve(ctx)
+}
+
+// lockFile takes an exclusive lock so that only one engine runs per user.
+// Inside the namespaces the lock is already held by the parent, so it is
+// only opened (take=false).
+func lockFile(path string, take bool) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if !take {
+		return f, nil
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another skiff engine is running (%s is locked)", path)
+	}
+	return f, nil
+}

@@ -1,0 +1,179 @@
+// Package engine is skiff's daemon: it serves the Docker Engine API on a
+// unix socket and manages images and containers.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/images"
+)
+
+// Version is skiff's version, reported by /version.
+var Version = "0.1.0-dev"
+
+// APIVersion is the Docker Engine API version skiff speaks.
+const APIVersion = "1.41"
+
+// Options configure an engine.
+type Options struct {
+	Paths    config.Paths
+	Settings config.Settings
+	// NetNS is the network namespace containers join (rootless: the
+	// detached namespace made by rootlesskit); empty means the engine's.
+	NetNS string
+	// Log receives the engine's own messages.
+	Log *log.Logger
+}
+
+// Engine holds the engine's state.
+type Engine struct {
+	opt    Options
+	images *images.Store
+	log    *log.Logger
+
+	mu         sync.Mutex
+	containers map[string]*ctr // by ID
+	names      map[string]string
+	started    time.Time
+}
+
+// New opens the stores and loads the containers recorded on disk.
+func New(opt Options) (*Engine, error) {
+	if opt.Log == nil {
+		opt.Log = log.New(os.Stderr, "skiff-engine: ", log.LstdFlags)
+	}
+	for _, d := range []string{opt.Paths.DataDir, opt.Paths.ContainersDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if err := opt.Paths.EnsureRunDir(); err != nil {
+		return nil, err
+	}
+	st, err := images.Open(images.Options{
+		Root:    opt.Paths.StorageDir(),
+		RunRoot: opt.Paths.StorageRunDir(),
+		Driver:  opt.Settings.StorageDriver,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		opt:        opt,
+		images:     st,
+		log:        opt.Log,
+		containers: map[string]*ctr{},
+		names:      map[string]string{},
+		started:    time.Now(),
+	}
+	if err := e.loadContainers(); err != nil {
+		st.Shutdown(false)
+		return nil, err
+	}
+	return e, nil
+}
+
+// Serve answers the API on the engine's socket until ctx is done.
+func (e *Engine) Serve(ctx context.Context) error {
+	sock := e.opt.Paths.Socket()
+	os.Remove(sock)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", sock, err)
+	}
+	os.Chmod(sock, 0o660)
+	srv := &http.Server{Handler: e.routes(), ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	e.log.Printf("listening on %s (storage driver %s)", sock, e.images.Driver)
+	err = srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	os.Remove(sock)
+	e.images.Shutdown(false)
+	return err
+}
+
+func (e *Engine) runDirFor(id string) string {
+	return filepath.Join(e.opt.Paths.RunDir, "c", id)
+}
+
+// loadContainers reads every container record; a container whose monitor
+// has gone is marked exited with the code its monitor recorded.
+func (e *Engine) loadContainers() error {
+	entries, err := os.ReadDir(e.opt.Paths.ContainersDir())
+	if err != nil {
+		return err
+	}
+	for _, ent := range entries {
+		dir := filepath.Join(e.opt.Paths.ContainersDir(), ent.Name())
+		c, err := loadRecord(dir)
+		if err != nil {
+			e.log.Printf("skipping container %s: %v", ent.Name(), err)
+			continue
+		}
+		c.runDir = e.runDirFor(c.rec.ID)
+		e.containers[c.rec.ID] = c
+		e.names[c.rec.Name] = c.rec.ID
+		e.recover(c)
+	}
+	return nil
+}
+
+// lookup finds a container by full or unique partial ID, or by name.
+func (e *Engine) lookup(ref string) (*ctr, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ref == "" {
+		return nil, errNoSuchContainer(ref)
+	}
+	if c, ok := e.containers[ref]; ok {
+		return c, nil
+	}
+	name := ref
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	if id, ok := e.names[name]; ok {
+		return e.containers[id], nil
+	}
+	var match *ctr
+	for id, c := range e.containers {
+		if strings.HasPrefix(id, ref) {
+			if match != nil {
+				return nil, errInvalid(fmt.Errorf("multiple IDs found with provided prefix: %s", ref))
+			}
+			match = c
+		}
+	}
+	if match == nil {
+		return nil, errNoSuchContainer(ref)
+	}
+	return match, nil
+}
+
+func (e *Engine) list() []*ctr {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*ctr, 0, len(e.containers))
+	for _, c := range e.containers {
+		out = append(out, c)
+	}
+	return out
+}

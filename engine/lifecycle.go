@@ -1,0 +1,497 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/pkg/namesgenerator"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/sys/signal"
+	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/runtime"
+)
+
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// reserveName claims name (with its leading "/") for id, or picks a random
+// adjective_surname name when name is empty.
+func (e *Engine) reserveName(name, id string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if name == "" {
+		for i := 0; ; i++ {
+			n := "/" + namesgenerator.GetRandomName(i)
+			if _, taken := e.names[n]; !taken {
+				e.names[n] = id
+				return n, nil
+			}
+		}
+	}
+	if !validName.MatchString(name) {
+		return "", errInvalid(fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name))
+	}
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	if other, taken := e.names[name]; taken {
+		return "", errConflict(fmt.Errorf("Conflict. The container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.", name, other))
+	}
+	e.names[name] = id
+	return name, nil
+}
+
+func (e *Engine) releaseName(name string) {
+	e.mu.Lock()
+	delete(e.names, name)
+	e.mu.Unlock()
+}
+
+// create makes a container from req; nothing is left behind on failure.
+func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err error) {
+	if req.Config == nil {
+		return nil, errInvalid(errors.New("config cannot be empty in order to create a container"))
+	}
+	if req.HostConfig == nil {
+		req.HostConfig = &container.HostConfig{}
+	}
+	if req.Config.Image == "" {
+		return nil, errInvalid(errors.New("no image specified"))
+	}
+	img, err := e.images.Lookup(req.Config.Image)
+	if err != nil {
+		if errors.Is(err, images.ErrNotFound) {
+			return nil, errNotFound(fmt.Errorf("No such image: %s", displayRef(req.Config.Image)))
+		}
+		return nil, err
+	}
+	if err := validateHostConfig(req.HostConfig); err != nil {
+		return nil, errInvalid(err)
+	}
+	id := newID()
+	fullName, err := e.reserveName(name, id)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			e.releaseName(fullName)
+		}
+	}()
+	cfg := mergeImageConfig(req.Config, img)
+	if cfg.Hostname == "" {
+		cfg.Hostname = id[:12]
+	}
+	path, args := commandOf(cfg)
+	c := &ctr{
+		dir:     e.opt.Paths.ContainersDir() + "/" + id,
+		runDir:  e.runDirFor(id),
+		changed: make(chan struct{}),
+		rec: record{
+			ID:         id,
+			Created:    time.Now().UTC(),
+			Path:       path,
+			Args:       args,
+			Name:       fullName,
+			Image:      img.ID,
+			ImageName:  req.Config.Image,
+			Config:     cfg,
+			HostConfig: req.HostConfig,
+			State:      state{Status: container.StateCreated},
+			Driver:     e.images.Driver,
+		},
+	}
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(c.dir)
+		}
+	}()
+	if _, err := e.images.CreateContainer(id, nil, img.StoreID(), "", "", nil); err != nil {
+		return nil, fmt.Errorf("creating the container's filesystem: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			e.images.DeleteContainer(id)
+		}
+	}()
+	if err := e.writeEtcFiles(c); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	err = c.save()
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.containers[id] = c
+	e.mu.Unlock()
+	return c, nil
+}
+
+func validateHostConfig(hc *container.HostConfig) error {
+	switch hc.RestartPolicy.Name {
+	case "", "no":
+	default:
+		if hc.AutoRemove {
+			return errors.New("conflicting options: cannot specify both --restart and --rm")
+		}
+	}
+	return nil
+}
+
+// mergeImageConfig fills what the user left empty from the image, as
+// Docker does: Env is the image's plus the user's; Cmd comes from the
+// image unless the user set Cmd or Entrypoint.
+func mergeImageConfig(user *container.Config, img *images.Image) *container.Config {
+	cfg := *user
+	ic := img.Config.Config
+	cfg.Env = mergeEnv(ic.Env, user.Env)
+	if len(cfg.Entrypoint) == 0 && user.Entrypoint == nil {
+		cfg.Entrypoint = ic.Entrypoint
+		if len(cfg.Cmd) == 0 {
+			cfg.Cmd = ic.Cmd
+		}
+	}
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = ic.WorkingDir
+	}
+	if cfg.User == "" {
+		cfg.User = ic.User
+	}
+	if cfg.StopSignal == "" {
+		cfg.StopSignal = ic.StopSignal
+	}
+	if len(ic.Labels) > 0 {
+		labels := map[string]string{}
+		for k, v := range ic.Labels {
+			labels[k] = v
+		}
+		for k, v := range user.Labels {
+			labels[k] = v
+		}
+		cfg.Labels = labels
+	}
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	return &cfg
+}
+
+func mergeEnv(base, over []string) []string {
+	out := append([]string(nil), base...)
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, b := range out {
+			if bk, _, _ := strings.Cut(b, "="); bk == k {
+				out[i] = kv
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func commandOf(cfg *container.Config) (string, []string) {
+	argv := append(append([]string(nil), cfg.Entrypoint...), cfg.Cmd...)
+	if len(argv) == 0 {
+		return "", []string{}
+	}
+	return argv[0], argv[1:]
+}
+
+// start runs the container. Attach requests made before start are
+// connected before the command runs.
+func (e *Engine) start(c *ctr) error {
+	c.mu.Lock()
+	if c.running() || c.starting {
+		c.mu.Unlock()
+		return errNotModified()
+	}
+	if c.removed || c.rec.RemovalInProgress {
+		c.mu.Unlock()
+		return errConflict(fmt.Errorf("container %s is marked for removal and cannot be started", c.rec.ID))
+	}
+	c.starting = true
+	c.mu.Unlock()
+	err := e.startLocked(c)
+	c.mu.Lock()
+	c.starting = false
+	c.mu.Unlock()
+	return err
+}
+
+func (e *Engine) startLocked(c *ctr) error {
+	path, args := c.rec.Path, c.rec.Args
+	if path == "" {
+		return errInvalid(errors.New("no command specified"))
+	}
+	rootfs, err := e.images.Mount(c.rec.ID, "")
+	if err != nil {
+		return fmt.Errorf("mounting the container's filesystem: %w", err)
+	}
+	spec := runtime.Spec{
+		ID:             c.rec.ID,
+		Rootfs:         rootfs,
+		Args:           append([]string{path}, args...),
+		Env:            c.rec.Config.Env,
+		Cwd:            c.rec.Config.WorkingDir,
+		User:           c.rec.Config.User,
+		Hostname:       c.rec.Config.Hostname,
+		Tty:            c.rec.Config.Tty,
+		OpenStdin:      c.rec.Config.OpenStdin,
+		StdinOnce:      c.rec.Config.StdinOnce,
+		NetNS:          e.opt.NetNS,
+		ReadonlyRootfs: c.rec.HostConfig.ReadonlyRootfs,
+		ShmSize:        c.rec.HostConfig.ShmSize,
+		LogPath:        c.logPath(),
+		Mounts: []runtime.Mount{
+			{Source: c.resolvConfPath(), Destination: "/etc/resolv.conf"},
+			{Source: c.hostnamePath(), Destination: "/etc/hostname"},
+			{Source: c.hostsPath(), Destination: "/etc/hosts"},
+		},
+	}
+	if c.rec.HostConfig.NetworkMode == "none" {
+		spec.NetNS, spec.NewNetNS = "", true
+	}
+	proc, err := runtime.Start(c.runDir, spec)
+	if err != nil {
+		e.images.Unmount(c.rec.ID, true)
+		var se *runtime.StartError
+		code := 128
+		msg := err.Error()
+		if errors.As(err, &se) {
+			code = se.Code
+		}
+		c.mu.Lock()
+		c.rec.State.Error = msg
+		c.rec.State.ExitCode = code
+		c.save()
+		c.notify()
+		c.mu.Unlock()
+		return &apiError{status: 400, err: fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: unable to start container process: %s: unknown", msg)}
+	}
+	c.mu.Lock()
+	c.proc = proc
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, attach := range pending {
+		attach(proc)
+	}
+	if err := proc.Release(); err != nil {
+		syscall.Kill(proc.Pid, syscall.SIGKILL)
+	}
+	c.mu.Lock()
+	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid, StartedAt: time.Now().UTC()}
+	c.save()
+	c.notify()
+	c.mu.Unlock()
+	go e.watch(c, proc)
+	return nil
+}
+
+// watch waits for the container's monitor to record the exit.
+func (e *Engine) watch(c *ctr, proc *runtime.Process) {
+	<-proc.Done
+	e.exited(c)
+}
+
+// exited records the end of a running container and cleans up after it.
+func (e *Engine) exited(c *ctr) {
+	ex, err := runtime.ReadExit(c.runDir)
+	if err != nil {
+		ex = runtime.Exit{Code: 255, FinishedAt: time.Now().UTC(), Error: "container monitor exited without recording the exit: " + err.Error()}
+	}
+	e.images.Unmount(c.rec.ID, true)
+	c.mu.Lock()
+	c.proc = nil
+	st := c.rec.State
+	st.Status = container.StateExited
+	st.Pid = 0
+	st.ExitCode = ex.Code
+	st.FinishedAt = ex.FinishedAt
+	st.OOMKilled = ex.OOMKilled
+	st.Error = ex.Error
+	c.rec.State = st
+	c.exits++
+	c.save()
+	c.notify()
+	autoRemove := c.rec.HostConfig.AutoRemove
+	c.mu.Unlock()
+	os.RemoveAll(c.runDir)
+	if autoRemove {
+		if err := e.remove(c, true); err != nil {
+			e.log.Printf("auto-removing %s: %v", c.rec.ID, err)
+		}
+	}
+}
+
+// recover handles a container found on disk at engine start: if its
+// monitor is gone, the recorded exit is applied.
+func (e *Engine) recover(c *ctr) {
+	if c.rec.State.Status != container.StateRunning {
+		return
+	}
+	if c.rec.State.Pid > 0 && syscall.Kill(c.rec.State.Pid, 0) == nil {
+		// Still running under a monitor from an earlier engine: it keeps
+		// running; exit tracking resumes when the monitor's socket closes.
+		go e.follow(c)
+		return
+	}
+	e.exited(c)
+}
+
+// follow tracks a container started by an earlier engine until it exits.
+func (e *Engine) follow(c *ctr) {
+	for {
+		if _, err := runtime.ReadExit(c.runDir); err == nil {
+			break
+		}
+		if syscall.Kill(c.rec.State.Pid, 0) != nil {
+			time.Sleep(200 * time.Millisecond)
+			if _, err := runtime.ReadExit(c.runDir); err != nil {
+				break
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	e.exited(c)
+}
+
+// signal sends sig to the container's process.
+func (e *Engine) signal(c *ctr, sig syscall.Signal) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.running() {
+		return errConflict(fmt.Errorf("container %s is not running", c.rec.ID))
+	}
+	if err := syscall.Kill(c.rec.State.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// waitNotRunning blocks until the container is not running or ctx ends.
+func (e *Engine) waitNotRunning(ctx context.Context, c *ctr) bool {
+	for {
+		c.mu.Lock()
+		running := c.running()
+		ch := c.changed
+		c.mu.Unlock()
+		if !running {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// stop sends the stop signal, then SIGKILL after timeout.
+func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
+	c.mu.Lock()
+	running := c.running()
+	cfgSig := c.rec.Config.StopSignal
+	cfgTimeout := c.rec.Config.StopTimeout
+	c.mu.Unlock()
+	if !running {
+		return errNotModified()
+	}
+	if sigName == "" {
+		sigName = cfgSig
+	}
+	sig := syscall.SIGTERM
+	if sigName != "" {
+		s, err := signal.ParseSignal(sigName)
+		if err != nil {
+			return errInvalid(err)
+		}
+		sig = s
+	}
+	wait := 10
+	if cfgTimeout != nil {
+		wait = *cfgTimeout
+	}
+	if timeout != nil {
+		wait = *timeout
+	}
+	if err := e.signal(c, sig); err != nil {
+		return err
+	}
+	if wait >= 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(wait)*time.Second)
+		ok := e.waitNotRunning(ctx, c)
+		cancel()
+		if ok {
+			return nil
+		}
+	}
+	if err := e.signal(c, syscall.SIGKILL); err != nil && statusOf(err) != 409 {
+		return err
+	}
+	e.waitNotRunning(context.Background(), c)
+	return nil
+}
+
+// remove deletes the container; a running one only with force.
+func (e *Engine) remove(c *ctr, force bool) error {
+	c.mu.Lock()
+	if c.removed {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.running() && !force {
+		c.mu.Unlock()
+		return errConflict(fmt.Errorf("cannot remove container %q: container is running: stop the container before removing or force remove", c.rec.Name))
+	}
+	c.rec.RemovalInProgress = true
+	c.mu.Unlock()
+	if force {
+		if err := e.signal(c, syscall.SIGKILL); err == nil {
+			e.waitNotRunning(context.Background(), c)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed {
+		return nil
+	}
+	e.images.Unmount(c.rec.ID, true)
+	if err := e.images.DeleteContainer(c.rec.ID); err != nil && !isNotExist(err) {
+		c.rec.RemovalInProgress = false
+		return fmt.Errorf("removing the container's filesystem: %w", err)
+	}
+	removeAllQuiet(c.dir, c.runDir)
+	c.removed = true
+	e.mu.Lock()
+	delete(e.containers, c.rec.ID)
+	if e.names[c.rec.Name] == c.rec.ID {
+		delete(e.names, c.rec.Name)
+	}
+	e.mu.Unlock()
+	c.notify()
+	return nil
+}

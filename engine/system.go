@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	goruntime "runtime"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/system"
+	"golang.org/x/sys/unix"
+)
+
+var errPageNotFound = errors.New("page not found")
+
+func (e *Engine) ping(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	w.Header().Set("Pragma", "no-cache")
+	w.Header().Set("Docker-Experimental", "false")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Length", "0")
+		return
+	}
+	w.Write([]byte("OK"))
+}
+
+func kernelVersion() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func (e *Engine) version(w http.ResponseWriter, r *http.Request) {
+	v := system.VersionResponse{
+		Platform:      system.PlatformInfo{Name: "skiff"},
+		Version:       Version,
+		APIVersion:    APIVersion,
+		MinAPIVersion: "1.24",
+		Os:            "linux",
+		Arch:          goruntime.GOARCH,
+		GoVersion:     goruntime.Version(),
+		KernelVersion: kernelVersion(),
+		Components: []system.ComponentVersion{{
+			Name: "Engine", Version: Version,
+			Details: map[string]string{"ApiVersion": APIVersion, "MinAPIVersion": "1.24", "Os": "linux", "Arch": goruntime.GOARCH},
+		}},
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
+	var running, paused, stopped int
+	for _, c := range e.list() {
+		c.mu.Lock()
+		switch c.rec.State.Status {
+		case container.StateRunning:
+			running++
+		case container.StatePaused:
+			paused++
+		default:
+			stopped++
+		}
+		c.mu.Unlock()
+	}
+	imgs, _ := e.images.List()
+	host, _ := os.Hostname()
+	var si unix.Sysinfo_t
+	unix.Sysinfo(&si)
+	opts := []string{"name=seccomp,profile=builtin"}
+	if e.opt.Paths.Rootless {
+		opts = append(opts, "name=rootless")
+	}
+	cgroupVersion := "1"
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		cgroupVersion = "2"
+	}
+	info := system.Info{
+		ID:                 "skiff",
+		Containers:         running + paused + stopped,
+		ContainersRunning:  running,
+		ContainersPaused:   paused,
+		ContainersStopped:  stopped,
+		Images:             len(imgs),
+		Driver:             e.images.Driver,
+		DriverStatus:       [][2]string{{"Backing Filesystem", "extfs"}},
+		LoggingDriver:      "json-file",
+		CgroupDriver:       "cgroupfs",
+		CgroupVersion:      cgroupVersion,
+		KernelVersion:      kernelVersion(),
+		OperatingSystem:    osName(),
+		OSType:             "linux",
+		Architecture:       goruntime.GOARCH,
+		NCPU:               goruntime.NumCPU(),
+		MemTotal:           int64(si.Totalram) * int64(si.Unit),
+		DockerRootDir:      e.opt.Paths.DataDir,
+		Name:               host,
+		ServerVersion:      Version,
+		SecurityOptions:    opts,
+		IndexServerAddress: "https://index.docker.io/v1/",
+		DefaultRuntime:     "skiff",
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func osName() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "Linux"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return "Linux"
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine to build, test and benchmark skiff:
+# installs the rootless-container tools (and podman, for the benchmark),
+# creates the unprivileged user $SKIFF_USER (default skiffuser) with a
+# subordinate id range, builds and installs /usr/local/bin/skiff, builds the
+# busybox test image and loads it into root's and the user's engines.
+#
+# usage (as root): hack/setup.sh        Safe to run again.
+set -euo pipefail
+export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+SKIFF_USER=${SKIFF_USER:-skiffuser}
+
+log() { echo "setup: $*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: must run as root" >&2
+	exit 1
+fi
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+log "installing packages"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -qq update
+# The last line is the build toolchain (go.podman.io/storage's cgo needs btrfs headers).
+apt-get -qq -y -o Dpkg::Use-Pty=0 install --no-upgrade \
+	uidmap slirp4netns fuse-overlayfs fuse3 busybox-static iproute2 procps sudo debootstrap podman \
+	make gcc libc6-dev pkg-config libbtrfs-dev ca-certificates curl unzip >/dev/null
+
+for dev in /dev/net/tun /dev/fuse; do
+	if [ -e "$dev" ]; then
+		chmod 0666 "$dev"
+	fi
+done
+
+# Go: use /usr/local/go if present, else install the toolchain that go.mod
+# asks for from the Go module proxy (golang.org/toolchain module).
+if ! command -v go >/dev/null; then
+	v=$(awk '$1 == "toolchain" { print $2; exit }' go.mod)
+	if [ -z "$v" ]; then
+		v=go$(awk '$1 == "go" { print $2; exit }' go.mod)
+	fi
+	arch=$(dpkg --print-architecture)
+	log "installing $v to /usr/local/go"
+	tmp=$(mktemp -d)
+	curl -fsSL -o "$tmp/go.zip" "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-$v.linux-$arch.zip"
+	unzip -q "$tmp/go.zip" -d "$tmp"
+	rm -rf /usr/local/go
+	mv "$tmp/golang.org/toolchain@v0.0.1-$v.linux-$arch" /usr/local/go
+	rm -rf "$tmp"
+fi
+
+if ! id "$SKIFF_USER" >/dev/null 2>&1; then
+	log "creating user $SKIFF_USER"
+	useradd -m -s /bin/bash "$SKIFF_USER"
+fi
+if ! grep -q "^$SKIFF_USER:" /etc/subuid 2>/dev/null; then
+	log "giving $SKIFF_USER subordinate uids 100000-165535"
+	usermod --add-subuids 100000-165535 "$SKIFF_USER"
+fi
+if ! grep -q "^$SKIFF_USER:" /etc/subgid 2>/dev/null; then
+	log "giving $SKIFF_USER subordinate gids 100000-165535"
+	usermod --add-subgids 100000-165535 "$SKIFF_USER"
+fi
+
+log "building skiff"
+make build
+install -m 0755 bin/skiff /usr/local/bin/skiff
+
+log "building the busybox test image"
+go run ./hack/mkimage -o bin/images >/dev/null
+
+# The user may not be able to read the repository: load from a copy.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+chmod 0755 "$tmp"
+install -m 0644 bin/images/busybox.tar "$tmp/busybox.tar"
+
+log "loading busybox into root's engine"
+/usr/local/bin/skiff load -i "$tmp/busybox.tar"
+log "loading busybox into $SKIFF_USER's engine"
+(cd / && sudo -u "$SKIFF_USER" -H /usr/local/bin/skiff load -i "$tmp/busybox.tar")
+
+log "done"

@@ -1,0 +1,71 @@
+package images
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/moby/moby/api/types/jsonstream"
+)
+
+// Load reads a `docker save` tarball and stores every image in it, with
+// its tags. Messages are Docker's ("Loaded image: busybox:latest").
+func (s *Store) Load(r io.Reader, progress Progress) error {
+	if progress == nil {
+		progress = func(jsonstream.Message) {}
+	}
+	// The tarball is read several times (manifest, config, layers):
+	// spool it to a temporary file next to the store.
+	f, err := os.CreateTemp(s.GraphRoot(), "load-*.tar")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := io.Copy(f, r); err != nil {
+		return fmt.Errorf("reading the image archive: %w", err)
+	}
+	opener := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
+	manifest, err := tarball.LoadManifest(opener)
+	if err != nil {
+		return fmt.Errorf("invalid image archive: %w", err)
+	}
+	for _, desc := range manifest {
+		var tag *name.Tag
+		if len(desc.RepoTags) > 0 {
+			t, err := name.NewTag(desc.RepoTags[0], name.WeakValidation)
+			if err != nil {
+				return fmt.Errorf("invalid tag %q in archive: %w", desc.RepoTags[0], err)
+			}
+			tag = &t
+		}
+		img, err := tarball.Image(opener, tag)
+		if err != nil {
+			return fmt.Errorf("reading image from archive: %w", err)
+		}
+		cfgName, err := img.ConfigName()
+		if err != nil {
+			return err
+		}
+		if len(desc.RepoTags) == 0 {
+			if _, _, err := s.storeLayersAndImage(img, nil, "", progress); err != nil {
+				return err
+			}
+			progress(jsonstream.Message{Stream: "Loaded image ID: " + cfgName.String() + "\n"})
+			continue
+		}
+		for _, t := range desc.RepoTags {
+			named, err := Normalize(t)
+			if err != nil {
+				return fmt.Errorf("invalid tag %q in archive: %w", t, err)
+			}
+			if _, _, err := s.storeLayersAndImage(img, named, "", progress); err != nil {
+				return err
+			}
+			progress(jsonstream.Message{Stream: "Loaded image: " + Familiar(named.String()) + "\n"})
+		}
+	}
+	return nil
+}

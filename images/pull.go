@@ -1,0 +1,333 @@
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	goruntime "runtime"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/opencontainers/go-digest"
+	"go.podman.io/storage"
+)
+
+// Progress receives Docker's pull messages, one per event.
+type Progress func(jsonstream.Message)
+
+// PullOptions configure Pull.
+type PullOptions struct {
+	// Insecure registries are reached over plain HTTP. Loopback registries
+	// always are.
+	Insecure []string
+	// Keychain supplies credentials; nil means anonymous and the user's
+	// docker config.
+	Keychain authn.Keychain
+	// Platform is os/arch; empty means this machine's.
+	Platform string
+}
+
+// ErrPullDenied is a repository that the registry does not have or will
+// not give us.
+var ErrPullDenied = errors.New("pull access denied")
+
+// Pull fetches ref from its registry into the store and names it.
+func (s *Store) Pull(ctx context.Context, ref string, opt PullOptions, progress Progress) (*Image, error) {
+	if progress == nil {
+		progress = func(jsonstream.Message) {}
+	}
+	named, err := Normalize(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference format: %w", err)
+	}
+	nameOpts := []name.Option{name.WeakValidation}
+	if isInsecure(reference.Domain(named), opt.Insecure) {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	r, err := name.ParseReference(named.String(), nameOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference format: %w", err)
+	}
+	kc := opt.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	platform := v1.Platform{OS: "linux", Architecture: goruntime.GOARCH}
+	if opt.Platform != "" {
+		p, err := v1.ParsePlatform(opt.Platform)
+		if err != nil {
+			return nil, err
+		}
+		platform = *p
+	}
+	tagOrDigest := "latest"
+	if t, ok := named.(reference.Tagged); ok {
+		tagOrDigest = t.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		tagOrDigest = d.Digest().String()
+	}
+	progress(jsonstream.Message{Status: "Pulling from " + reference.Path(named), ID: tagOrDigest})
+	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithPlatform(platform))
+	if err != nil {
+		return nil, pullError(named, err)
+	}
+	manifestDigest, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	im, fresh, err := s.storeLayersAndImage(img, named, digest.Digest(manifestDigest.String()), progress)
+	if err != nil {
+		return nil, err
+	}
+	progress(jsonstream.Message{Status: "Digest: " + manifestDigest.String()})
+	if fresh {
+		progress(jsonstream.Message{Status: "Status: Downloaded newer image for " + reference.FamiliarString(named)})
+	} else {
+		progress(jsonstream.Message{Status: "Status: Image is up to date for " + reference.FamiliarString(named)})
+	}
+	return im, nil
+}
+
+func pullError(named reference.Named, err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch terr.StatusCode {
+		case 401, 403, 404:
+			return fmt.Errorf("%w for %s, repository does not exist or may require 'docker login': %v",
+				ErrPullDenied, reference.FamiliarName(named), terr)
+		}
+	}
+	return fmt.Errorf("pulling %s: %w", reference.FamiliarString(named), err)
+}
+
+func isInsecure(domain string, insecure []string) bool {
+	host := domain
+	if h, _, err := net.SplitHostPort(domain); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	for _, r := range insecure {
+		if r == domain || r == host {
+			return true
+		}
+		if _, cidr, err := net.ParseCIDR(r); err == nil {
+			if ip := net.ParseIP(host); ip != nil && cidr.Contains(ip) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// storeLayersAndImage puts img's layers and config into the store
+// (skipping layers it already has) and gives it the name, if any; fresh is
+// false when the image already had that name. manifestDigest is the
+// digest it was pulled by; empty for an image loaded from a tarball.
+func (s *Store) storeLayersAndImage(img v1.Image, named reference.Named, manifestDigest digest.Digest, progress Progress) (*Image, bool, error) {
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		return nil, false, err
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return nil, false, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, false, err
+	}
+	rawManifest, err := img.RawManifest()
+	if err != nil {
+		return nil, false, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, false, err
+	}
+	fresh := true
+	if existing, err := s.Image(cfgName.Hex); err == nil && named != nil {
+		fresh = !hasName(existing.Names, named.String())
+	}
+	parent := ""
+	for _, l := range layers {
+		diffID, err := l.DiffID()
+		if err != nil {
+			return nil, false, err
+		}
+		chain := chainID(parent, diffID)
+		ld, _ := l.Digest()
+		short := ld.Hex
+		if len(short) > 12 {
+			short = short[:12]
+		}
+		if _, err := s.Layer(chain); err == nil {
+			progress(jsonstream.Message{Status: "Already exists", ID: short})
+			parent = chain
+			continue
+		}
+		progress(jsonstream.Message{Status: "Pulling fs layer", ID: short})
+		if err := s.putLayer(l, chain, parent, diffID, short, progress); err != nil {
+			return nil, false, err
+		}
+		progress(jsonstream.Message{Status: "Pull complete", ID: short})
+		parent = chain
+	}
+	im, err := s.putImage(cfgName.Hex, parent, rawCfg, rawManifest, manifestDigest, cfg.Created.Time)
+	if err != nil {
+		return nil, false, err
+	}
+	if named != nil {
+		s.mu.Lock()
+		err = s.moveName(im.ID, named.String())
+		s.mu.Unlock()
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	out, err := s.Lookup(cfgName.Hex)
+	return out, fresh, err
+}
+
+func (s *Store) putLayer(l v1.Layer, id, parent string, diffID v1.Hash, short string, progress Progress) error {
+	size, _ := l.Size()
+	rc, err := l.Compressed()
+	if err != nil {
+		return fmt.Errorf("fetching layer %s: %w", short, err)
+	}
+	defer rc.Close()
+	pr := &progressReader{r: rc, total: size, id: short, progress: progress, status: "Downloading"}
+	_, _, err = s.PutLayer(id, parent, nil, "", false, &storage.LayerOptions{
+		UncompressedDigest: digest.Digest(diffID.String()),
+	}, pr)
+	if err != nil {
+		return fmt.Errorf("extracting layer %s: %w", short, err)
+	}
+	progress(jsonstream.Message{Status: "Download complete", ID: short})
+	return nil
+}
+
+func (s *Store) putImage(id, top string, rawCfg, rawManifest []byte, manifestDigest digest.Digest, created time.Time) (*storage.Image, error) {
+	if im, err := s.Image(id); err == nil {
+		if manifestDigest != "" && !hasDigest(im.Digests, manifestDigest) {
+			if err := s.SetImageBigData(id, keyManifest+"-"+manifestDigest.String(), rawManifest, manifestDigester); err != nil {
+				return nil, err
+			}
+		}
+		return im, nil
+	}
+	opts := &storage.ImageOptions{
+		CreationDate: created,
+		BigData: []storage.ImageBigDataOption{
+			{Key: keyConfig, Data: rawCfg},
+		},
+	}
+	if manifestDigest != "" {
+		opts.Digest = manifestDigest
+		opts.BigData = append(opts.BigData, storage.ImageBigDataOption{Key: keyManifest + "-" + manifestDigest.String(), Data: rawManifest, Digest: manifestDigest})
+	}
+	im, err := s.CreateImage(id, nil, top, "", opts)
+	if errors.Is(err, storage.ErrDuplicateID) {
+		return s.Image(id)
+	}
+	return im, err
+}
+
+func manifestDigester(b []byte) (digest.Digest, error) { return digest.FromBytes(b), nil }
+
+func hasDigest(ds []digest.Digest, d digest.Digest) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+func hasName(names []string, n string) bool {
+	for _, x := range names {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// chainID is the OCI chain id of a layer on top of parent.
+func chainID(parent string, diffID v1.Hash) string {
+	if parent == "" {
+		return diffID.Hex
+	}
+	sum := sha256.Sum256([]byte("sha256:" + parent + " " + diffID.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// progressReader reports Docker-style progress while a layer streams in.
+type progressReader struct {
+	r        io.Reader
+	total    int64
+	current  int64
+	last     time.Time
+	id       string
+	status   string
+	progress Progress
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.current += int64(n)
+	if now := time.Now(); now.Sub(p.last) > 100*time.Millisecond || err == io.EOF {
+		p.last = now
+		p.progress(jsonstream.Message{Status: p.status, ID: p.id,
+			Progress: &jsonstream.Progress{Current: p.current, Total: p.total}})
+	}
+	return n, err
+}
+
+// RepoDigests are the "name@digest" forms Docker shows for an image.
+func (i *Image) RepoDigests() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range i.Names {
+		named, err := reference.ParseNormalizedNamed(n)
+		if err != nil {
+			continue
+		}
+		for _, d := range i.Digests {
+			s := reference.FamiliarName(named) + "@" + d.String()
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// RepoTags are the image's names as Docker shows them (busybox:latest).
+func (i *Image) RepoTags() []string {
+	out := []string{}
+	for _, n := range i.Names {
+		if strings.Contains(n, "@") {
+			continue
+		}
+		out = append(out, Familiar(n))
+	}
+	return out
+}
