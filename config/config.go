@@ -58,7 +58,7 @@ func Default() (Paths, error) {
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 			p.RunDir = filepath.Join(rt, "skiff")
 		} else {
-			p.RunDir = filepath.Join(os.TempDir(), "skiff-"+strconv.Itoa(os.Geteuid()))
+			p.RunDir = filepath.Join(os.TempDir(), "skiff-"+strconv.Itoa(HostUID()))
 		}
 		cfg := os.Getenv("XDG_CONFIG_HOME")
 		if cfg == "" {
@@ -95,7 +95,7 @@ func (p Paths) EnsureRunDir() error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s is not a directory", p.RunDir)
 	}
-	if uid := ownerUID(st); uid != os.Geteuid() {
+	if uid := ownerUID(st); uid != os.Geteuid() && os.Getenv(EnvInUserNS) == "" {
 		return fmt.Errorf("%s belongs to uid %d, not to you (uid %d)", p.RunDir, uid, os.Geteuid())
 	}
 	return os.Chmod(p.RunDir, 0o700)
@@ -139,3 +139,16 @@ func LoadSettings(path string) (Settings, error) {
 // EnvInUserNS is set in the environment of the engine that runs inside
 // skiff's user namespace, where it is uid 0 but still rootless.
 const EnvInUserNS = "_SKIFF_IN_USERNS"
+
+// EnvParentUID carries the user's host uid into skiff's user namespace.
+const EnvParentUID = "_SKIFF_PARENT_EUID"
+
+// HostUID is the user's uid on the host, also inside skiff's namespace.
+func HostUID() int {
+	if v := os.Getenv(EnvParentUID); v != "" && os.Getenv(EnvInUserNS) != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return os.Geteuid()
+}

@@ -60,7 +60,8 @@ func RunParent(opt Opt) error {
 		return err
 	}
 	netDriver, err := slirp4netns.NewParentDriver(opt.Log, "slirp4netns", SlirpMTU, nil, "tap0",
-		true /* disable host loopback */, "", true /* sandbox */, true /* seccomp */, false /* ipv6 */)
+		true /* disable host loopback */, "",
+		false /* sandbox: not compatible with a detached netns */, true /* seccomp */, false /* ipv6 */)
 	if err != nil {
 		return fmt.Errorf("slirp4netns: %w (hint: install the slirp4netns package)", err)
 	}
@@ -73,6 +74,7 @@ func RunParent(opt Opt) error {
 		ChildUseActivationEnvKey: envActivation,
 		StateDir:                 opt.StateDir,
 		StateDirEnvKey:           envStateDir,
+		ParentEUIDEnvKey:         config.EnvParentUID,
 		NetworkDriver:            netDriver,
 		PortDriver:               portDriver,
 		DetachNetNS:              true,

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/skiff-dev/skiff/cli"
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/runtime"
+	"github.com/skiff-dev/skiff/userns"
 	"github.com/spf13/pflag"
 	"go.podman.io/storage/pkg/reexec"
 )
@@ -40,6 +42,9 @@ func main() {
 	// containers/storage re-executes this binary to unpack layers in a chroot.
 	if reexec.Init() {
 		return
+	}
+	if userns.IsUnshare(filepath.Base(os.Args[0])) {
+		os.Exit(userns.UnshareMain(os.Args[1:]))
 	}
 	os.Exit(run(os.Args[1:]))
 }
