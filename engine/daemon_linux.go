@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/skiff-dev/skiff/config"
@@ -34,6 +35,14 @@ func Main(args []string) error {
 		return err
 	}
 	defer lock.Close()
+	if !userns.Inside() {
+		// The outermost engine process: what `kill $(cat engine.pid)` stops.
+		pidFile := filepath.Join(paths.RunDir, "engine.pid")
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+			return err
+		}
+		defer os.Remove(pidFile)
+	}
 	if paths.Rootless && !userns.Inside() {
 		return userns.RunParent(userns.Opt{
 			StateDir:   paths.RootlessKitDir(),

@@ -46,7 +46,8 @@ func (e *Engine) version(w http.ResponseWriter, r *http.Request) {
 		KernelVersion: kernelVersion(),
 		Components: []system.ComponentVersion{{
 			Name: "Engine", Version: Version,
-			Details: map[string]string{"ApiVersion": APIVersion, "MinAPIVersion": "1.24", "Os": "linux", "Arch": goruntime.GOARCH},
+			Details: map[string]string{"ApiVersion": APIVersion, "MinAPIVersion": "1.24", "Os": "linux", "Arch": goruntime.GOARCH,
+				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(), "GitCommit": "", "Experimental": "false"},
 		}},
 	}
 	writeJSON(w, http.StatusOK, v)

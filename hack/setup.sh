@@ -25,7 +25,7 @@ apt-get -qq update
 # The last line is the build toolchain (go.podman.io/storage's cgo needs btrfs headers).
 apt-get -qq -y -o Dpkg::Use-Pty=0 install --no-upgrade \
 	uidmap slirp4netns fuse-overlayfs fuse3 busybox-static iproute2 procps sudo debootstrap podman \
-	make gcc libc6-dev pkg-config libbtrfs-dev ca-certificates curl unzip >/dev/null
+	make gcc libc6-dev pkg-config libbtrfs-dev >/dev/null
 
 for dev in /dev/net/tun /dev/fuse; do
 	if [ -e "$dev" ]; then
@@ -33,21 +33,9 @@ for dev in /dev/net/tun /dev/fuse; do
 	fi
 done
 
-# Go: use /usr/local/go if present, else install the toolchain that go.mod
-# asks for from the Go module proxy (golang.org/toolchain module).
 if ! command -v go >/dev/null; then
-	v=$(awk '$1 == "toolchain" { print $2; exit }' go.mod)
-	if [ -z "$v" ]; then
-		v=go$(awk '$1 == "go" { print $2; exit }' go.mod)
-	fi
-	arch=$(dpkg --print-architecture)
-	log "installing $v to /usr/local/go"
-	tmp=$(mktemp -d)
-	curl -fsSL -o "$tmp/go.zip" "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-$v.linux-$arch.zip"
-	unzip -q "$tmp/go.zip" -d "$tmp"
-	rm -rf /usr/local/go
-	mv "$tmp/golang.org/toolchain@v0.0.1-$v.linux-$arch" /usr/local/go
-	rm -rf "$tmp"
+	echo "setup.sh: Go is needed at /usr/local/go (the machine image ships it)" >&2
+	exit 1
 fi
 
 if ! id "$SKIFF_USER" >/dev/null 2>&1; then

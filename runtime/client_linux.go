@@ -14,6 +14,9 @@ import (
 	"syscall"
 )
 
+// maxSocketPath is the longest path a unix socket address holds.
+const maxSocketPath = 107
+
 // Process is a started container, seen from the engine.
 type Process struct {
 	// Pid is the container's PID 1 in the engine's pid namespace.
@@ -27,6 +30,9 @@ type Process struct {
 // returns once the container's init is ready; its command runs only after
 // Release, so that clients can attach first and miss no output.
 func Start(stateDir string, spec Spec) (*Process, error) {
+	if n := len(filepath.Join(stateDir, attachSock)); n > maxSocketPath {
+		return nil, &StartError{Code: 125, Msg: fmt.Sprintf("state directory %s is too long for a unix socket path (%d > %d bytes): use a shorter XDG_RUNTIME_DIR", stateDir, n, maxSocketPath)}
+	}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ type Exit struct {
 const (
 	specFile   = "spec.json"
 	exitFile   = "exit.json"
-	attachSock = "attach.sock"
+	attachSock = "sock"
 	pidFile    = "monitor.pid"
 )
 

@@ -1,0 +1,32 @@
+# skiff: build, test, lint. `make test` is what CI runs (as root, with the
+# unprivileged test user made by hack/setup.sh).
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+TAGS ?= exclude_graphdriver_btrfs
+SKIFF_USER ?= skiffuser
+
+.PHONY: build test test-unit test-e2e lint bench clean
+
+build:
+	$(GO) build -tags '$(TAGS)' -o bin/skiff ./cmd/skiff
+
+# Unit tests and the tests that need root or namespaces (which skip, saying
+# why, when they cannot run), then the end-to-end suite.
+test: test-unit test-e2e
+
+test-unit:
+	$(GO) test -tags '$(TAGS)' -race -count=1 $$($(GO) list ./... | grep -v /test$$)
+
+# End-to-end: drives bin/skiff as root and as $(SKIFF_USER).
+test-e2e: build
+	$(GO) test -tags '$(TAGS)' -count=1 -v -timeout 30m ./test/ -skiff=$(CURDIR)/bin/skiff -user=$(SKIFF_USER)
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet -tags '$(TAGS)' ./...
+
+bench: build
+	$(GO) run ./bench -skiff=$(CURDIR)/bin/skiff -user=$(SKIFF_USER)
+
+clean:
+	rm -rf bin
