@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 
@@ -31,6 +32,8 @@ type syncMsg struct {
 // readiness, waits for the go-ahead and then execs the container's command,
 // which becomes PID 1. It only returns on failure.
 func RunInit(stateDir string) error {
+	// Capabilities are per thread: set them on the thread that execs.
+	goruntime.LockOSThread()
 	sync := os.NewFile(initSyncFD, "sync")
 	fail := func(err error) error {
 		msg := syncMsg{Error: err.Error(), Code: 125}
@@ -93,6 +96,9 @@ func RunInit(stateDir string) error {
 		return errors.New("monitor went away before start")
 	}
 	goPipe.Close()
+	if err := limitCapabilities(); err != nil {
+		return fail(err)
+	}
 	if err := setIdentity(id); err != nil {
 		return fail(err)
 	}

@@ -33,6 +33,9 @@ func setupRootfs(spec *Spec) error {
 	if err := mountDev(root, spec.ShmSize); err != nil {
 		return err
 	}
+	if err := maskPaths(root); err != nil {
+		return err
+	}
 	for _, m := range spec.Mounts {
 		if err := bindMount(root, m); err != nil {
 			return err
