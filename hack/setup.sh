@@ -51,6 +51,14 @@ if ! grep -q "^$SKIFF_USER:" /etc/subgid 2>/dev/null; then
 	usermod --add-subgids 100000-165535 "$SKIFF_USER"
 fi
 
+# A second user with no subordinate ids, for the tests of that case
+# (useradd may allocate a range on its own: take it away).
+if ! id skiffnosub >/dev/null 2>&1; then
+	log "creating user skiffnosub (no subordinate ids)"
+	useradd -m -s /bin/bash skiffnosub
+fi
+sed -i '/^skiffnosub:/d' /etc/subuid /etc/subgid
+
 log "building skiff"
 make build
 install -m 0755 bin/skiff /usr/local/bin/skiff

@@ -24,6 +24,7 @@ var (
 	skiffBin = flag.String("skiff", "", "path of the skiff binary under test")
 	userName = flag.String("user", "skiffuser", "unprivileged user (with a subuid range) for the rootless runs")
 	modes    = flag.String("modes", "root,rootless", "which modes to test")
+	noSubID  = flag.String("nosubid-user", "skiffnosub", "unprivileged user without a subuid range")
 )
 
 // registry is the address of the test registry; busyboxRef and ownedRef
@@ -108,10 +109,14 @@ func newEnv(t *testing.T, mode string, extra ...string) *env {
 	os.Chmod(base, 0o755)
 	e := &env{name: mode, base: base}
 	path := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	if mode == "rootless" {
-		u, err := user.Lookup(*userName)
+	if mode == "rootless" || mode == "nosubid" {
+		name := *userName
+		if mode == "nosubid" {
+			name = *noSubID
+		}
+		u, err := user.Lookup(name)
 		if err != nil {
-			t.Fatalf("rootless tests need the user %q (hack/setup.sh creates it): %v", *userName, err)
+			t.Fatalf("rootless tests need the user %q (hack/setup.sh creates it): %v", name, err)
 		}
 		e.rootless = true
 		e.uid, _ = strconv.Atoi(u.Uid)
@@ -321,3 +326,5 @@ func contains(t *testing.T, what, s, want string) {
 		t.Errorf("%s: want %q in:\n%s", what, want, s)
 	}
 }
+
+func (e *env) uidString() string { return strconv.Itoa(e.uid) }

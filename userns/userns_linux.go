@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/child"
@@ -56,7 +57,8 @@ func RunParent(opt Opt) error {
 	if err := os.MkdirAll(opt.StateDir, 0o700); err != nil {
 		return err
 	}
-	if err := checkSubIDs(opt.Log); err != nil {
+	source, err := subidSource(opt)
+	if err != nil {
 		return err
 	}
 	netDriver, err := slirp4netns.NewParentDriver(opt.Log, "slirp4netns", SlirpMTU, nil, "tap0",
@@ -79,7 +81,7 @@ func RunParent(opt Opt) error {
 		PortDriver:               portDriver,
 		DetachNetNS:              true,
 		Propagation:              "rslave",
-		SubidSource:              parent.SubidSourceStatic,
+		SubidSource:              source,
 	})
 }
 
@@ -108,22 +110,40 @@ func RunChild(opt Opt) error {
 	})
 }
 
-// checkSubIDs warns when the user has no subordinate id range: then only
-// the user's own uid is mapped (as root in the namespace), and images with
-// files owned by other users cannot be unpacked faithfully.
-func checkSubIDs(log io.Writer) error {
+// subidSource picks where rootlesskit reads the user's subordinate ids.
+// With ranges in /etc/subuid and /etc/subgid: those files. Without, it
+// warns (only the user's own id is mapped, as root in the namespace, so
+// images with files owned by other users cannot be unpacked faithfully)
+// and hands rootlesskit skiff's own getsubids, which reports no range
+// instead of failing, so that the one-id mapping goes ahead.
+func subidSource(opt Opt) (parent.SubidSource, error) {
 	u, err := user.Current()
 	if err != nil {
-		return err
+		return "", err
 	}
+	missing := false
 	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
 		if !hasRange(f, u.Username, u.Uid) {
-			fmt.Fprintf(log, "WARNING: no range for %s in %s: only your own uid is mapped into the user namespace; "+
+			missing = true
+			fmt.Fprintf(opt.Log, "WARNING: no range for %s in %s: only your own id is mapped into the user namespace; "+
 				"images with files owned by other users, and running as another user, will fail "+
 				"(hint: as root, run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s)\n", u.Username, f, u.Username)
 		}
 	}
-	return nil
+	if !missing {
+		return parent.SubidSourceStatic, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	link := filepath.Join(opt.StateDir, "getsubids")
+	os.Remove(link)
+	if err := os.Symlink(self, link); err != nil {
+		return "", err
+	}
+	os.Setenv("GETSUBIDS", link)
+	return parent.SubidSourceDynamic, nil
 }
 
 func hasRange(path, name, uid string) bool {

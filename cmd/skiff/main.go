@@ -43,8 +43,11 @@ func main() {
 	if reexec.Init() {
 		return
 	}
-	if userns.IsUnshare(filepath.Base(os.Args[0])) {
+	switch argv0 := filepath.Base(os.Args[0]); {
+	case userns.IsUnshare(argv0):
 		os.Exit(userns.UnshareMain(os.Args[1:]))
+	case userns.IsGetsubids(argv0):
+		os.Exit(userns.GetsubidsMain(os.Args[1:], os.Stdout))
 	}
 	os.Exit(run(os.Args[1:]))
 }
