@@ -331,28 +331,8 @@ func (c *CLI) Inspect(ctx context.Context, names []string, kind, format string) 
 		}
 		objs = append(objs, raw)
 	}
-	if format == "" {
-		if objs == nil {
-			objs = []json.RawMessage{}
-		}
-		if err := writeJSONIndent(c.Out, objs); err != nil {
-			return err
-		}
-	} else {
-		t, err := parseTemplate(format)
-		if err != nil {
-			return err
-		}
-		for _, raw := range objs {
-			var v any
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return err
-			}
-			if err := t.Execute(c.Out, v); err != nil {
-				return &StatusError{Code: 1, Msg: "template: " + err.Error()}
-			}
-			fmt.Fprintln(c.Out)
-		}
+	if err := c.printObjects(objs, format); err != nil {
+		return err
 	}
 	if failed {
 		return &StatusError{Code: 1}
@@ -396,5 +376,31 @@ func (c *CLI) ContainerPrune(ctx context.Context) error {
 		fmt.Fprintln(c.Out)
 	}
 	fmt.Fprintf(c.Out, "Total reclaimed space: %s\n", humanSize(int64(res.Report.SpaceReclaimed)))
+	return nil
+}
+
+// printObjects prints inspect results: a JSON array, or each through the
+// --format template.
+func (c *CLI) printObjects(objs []json.RawMessage, format string) error {
+	if format == "" {
+		if objs == nil {
+			objs = []json.RawMessage{}
+		}
+		return writeJSONIndent(c.Out, objs)
+	}
+	t, err := parseTemplate(format)
+	if err != nil {
+		return err
+	}
+	for _, raw := range objs {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		if err := t.Execute(c.Out, v); err != nil {
+			return &StatusError{Code: 1, Msg: "template: " + err.Error()}
+		}
+		fmt.Fprintln(c.Out)
+	}
 	return nil
 }

@@ -27,6 +27,8 @@ type record struct {
 	RemovalInProgress bool `json:",omitempty"`
 	RestartCount      int
 	Driver            string
+	// Mounts are the container's volumes, binds and tmpfs mounts.
+	Mounts []mountPoint
 }
 
 type state struct {
@@ -46,6 +48,8 @@ type ctr struct {
 	// dir is the persistent directory; runDir holds the monitor's socket.
 	dir, runDir string
 	proc        *runtime.Process
+	// releaseMounts undoes the volume preparation of the running container.
+	releaseMounts func()
 	// changed is closed and replaced on every state change.
 	changed chan struct{}
 	// pending are attach requests waiting for the container to start.
@@ -88,4 +92,14 @@ func removeAllQuiet(paths ...string) {
 	for _, p := range paths {
 		os.RemoveAll(p)
 	}
+}
+
+// mountPoints are the container's mounts as inspect shows them. The
+// caller holds c.mu.
+func (c *ctr) mountPoints() []container.MountPoint {
+	out := make([]container.MountPoint, 0, len(c.rec.Mounts))
+	for _, mp := range c.rec.Mounts {
+		out = append(out, mp.MountPoint)
+	}
+	return out
 }

@@ -91,7 +91,7 @@ func (e *Engine) postContainerStart(w http.ResponseWriter, r *http.Request) {
 		auto := c.rec.HostConfig.AutoRemove && !c.running()
 		c.mu.Unlock()
 		if auto && statusOf(err) != http.StatusNotModified {
-			e.remove(c, true)
+			e.remove(c, true, true)
 		}
 		writeError(w, err)
 		return
@@ -177,7 +177,7 @@ func (e *Engine) deleteContainer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := e.remove(c, boolParam(r, "force")); err != nil {
+	if err := e.remove(c, boolParam(r, "force"), boolParam(r, "v")); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -193,7 +193,7 @@ func (e *Engine) postContainersPrune(w http.ResponseWriter, r *http.Request) {
 		if running {
 			continue
 		}
-		if err := e.remove(c, false); err == nil {
+		if err := e.remove(c, false, false); err == nil {
 			report.ContainersDeleted = append(report.ContainersDeleted, c.rec.ID)
 		}
 	}
@@ -592,7 +592,7 @@ func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
 			Labels:  c.rec.Config.Labels,
 			State:   c.rec.State.Status,
 			Status:  statusText(c),
-			Mounts:  []container.MountPoint{},
+			Mounts:  c.mountPoints(),
 			NetworkSettings: &container.NetworkSettingsSummary{
 				Networks: map[string]*network.EndpointSettings{},
 			},
@@ -645,11 +645,27 @@ func matchContainer(c *ctr, f map[string][]string) bool {
 		any("ancestor", func(v string) bool {
 			return c.rec.ImageName == v || strings.HasPrefix(c.rec.Image, v) || c.rec.Image == "sha256:"+v
 		}) &&
-		any("label", func(v string) bool {
-			k, val, hasVal := strings.Cut(v, "=")
-			got, ok := c.rec.Config.Labels[k]
-			return ok && (!hasVal || got == val)
+		any("label", func(v string) bool { return matchLabels(c.rec.Config.Labels, []string{v}) }) &&
+		any("volume", func(v string) bool {
+			for _, mp := range c.rec.Mounts {
+				if mp.Name == v || mp.Destination == v || mp.Source == v {
+					return true
+				}
+			}
+			return false
 		})
+}
+
+// matchLabels reports whether labels have every "k" or "k=v" in want.
+func matchLabels(labels map[string]string, want []string) bool {
+	for _, w := range want {
+		k, val, hasVal := strings.Cut(w, "=")
+		got, ok := labels[k]
+		if !ok || (hasVal && got != val) {
+			return false
+		}
+	}
+	return true
 }
 
 func formatTime(t time.Time) string {
@@ -692,7 +708,7 @@ func (e *Engine) getContainerJSON(w http.ResponseWriter, r *http.Request) {
 		Driver:         c.rec.Driver,
 		Platform:       "linux",
 		HostConfig:     c.rec.HostConfig,
-		Mounts:         []container.MountPoint{},
+		Mounts:         c.mountPoints(),
 		Config:         c.rec.Config,
 		NetworkSettings: &container.NetworkSettings{
 			Networks: map[string]*network.EndpointSettings{},

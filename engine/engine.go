@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/volumes"
 )
 
 // Version is skiff's version, reported by /version.
@@ -38,9 +39,10 @@ type Options struct {
 
 // Engine holds the engine's state.
 type Engine struct {
-	opt    Options
-	images *images.Store
-	log    *log.Logger
+	opt     Options
+	images  *images.Store
+	volumes *volumes.Store
+	log     *log.Logger
 
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
@@ -69,9 +71,15 @@ func New(opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	vs, err := volumes.Open(filepath.Join(opt.Paths.DataDir, "volumes"))
+	if err != nil {
+		st.Shutdown(false)
+		return nil, err
+	}
 	e := &Engine{
 		opt:        opt,
 		images:     st,
+		volumes:    vs,
 		log:        opt.Log,
 		containers: map[string]*ctr{},
 		names:      map[string]string{},

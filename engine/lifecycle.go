@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker/docker/pkg/namesgenerator"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/sys/signal"
 	"github.com/skiff-dev/skiff/images"
 	"github.com/skiff-dev/skiff/runtime"
@@ -95,6 +96,17 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
+	mounts, createdVolumes, err := e.containerMounts(cfg, req.HostConfig, img.Config.Config.Volumes)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			for _, v := range createdVolumes {
+				e.volumes.Remove(v)
+			}
+		}
+	}()
 	path, args := commandOf(cfg)
 	c := &ctr{
 		dir:     e.opt.Paths.ContainersDir() + "/" + id,
@@ -112,6 +124,7 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 			HostConfig: req.HostConfig,
 			State:      state{Status: container.StateCreated},
 			Driver:     e.images.Driver,
+			Mounts:     mounts,
 		},
 	}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
@@ -250,6 +263,11 @@ func (e *Engine) startLocked(c *ctr) error {
 	if err != nil {
 		return fmt.Errorf("mounting the container's filesystem: %w", err)
 	}
+	userMounts, releaseMounts, err := e.runtimeMounts(c, rootfs)
+	if err != nil {
+		e.images.Unmount(c.rec.ID, true)
+		return err
+	}
 	spec := runtime.Spec{
 		ID:             c.rec.ID,
 		Rootfs:         rootfs,
@@ -271,11 +289,13 @@ func (e *Engine) startLocked(c *ctr) error {
 			{Source: c.hostsPath(), Destination: "/etc/hosts"},
 		},
 	}
+	spec.Mounts = append(spec.Mounts, userMounts...)
 	if c.rec.HostConfig.NetworkMode == "none" {
 		spec.NetNS, spec.NewNetNS = "", true
 	}
 	proc, err := runtime.Start(c.runDir, spec)
 	if err != nil {
+		releaseMounts()
 		e.images.Unmount(c.rec.ID, true)
 		var se *runtime.StartError
 		code := 128
@@ -293,6 +313,7 @@ func (e *Engine) startLocked(c *ctr) error {
 	}
 	c.mu.Lock()
 	c.proc = proc
+	c.releaseMounts = releaseMounts
 	pending := c.pending
 	c.pending = nil
 	c.mu.Unlock()
@@ -325,6 +346,10 @@ func (e *Engine) exited(c *ctr) {
 	}
 	e.images.Unmount(c.rec.ID, true)
 	c.mu.Lock()
+	if c.releaseMounts != nil {
+		c.releaseMounts()
+		c.releaseMounts = nil
+	}
 	c.proc = nil
 	st := c.rec.State
 	st.Status = container.StateExited
@@ -341,7 +366,7 @@ func (e *Engine) exited(c *ctr) {
 	c.mu.Unlock()
 	os.RemoveAll(c.runDir)
 	if autoRemove {
-		if err := e.remove(c, true); err != nil {
+		if err := e.remove(c, true, true); err != nil {
 			e.log.Printf("auto-removing %s: %v", c.rec.ID, err)
 		}
 	}
@@ -456,8 +481,9 @@ func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
 	return nil
 }
 
-// remove deletes the container; a running one only with force.
-func (e *Engine) remove(c *ctr, force bool) error {
+// remove deletes the container; a running one only with force. With
+// volumes, its anonymous volumes go too (rm -v, run --rm).
+func (e *Engine) remove(c *ctr, force, withVolumes bool) error {
 	c.mu.Lock()
 	if c.removed {
 		c.mu.Unlock()
@@ -493,5 +519,39 @@ func (e *Engine) remove(c *ctr, force bool) error {
 	}
 	e.mu.Unlock()
 	c.notify()
+	if withVolumes {
+		e.removeAnonymousVolumes(c.rec.Mounts)
+	}
 	return nil
+}
+
+// removeAnonymousVolumes removes the anonymous volumes among mps that no
+// other container uses.
+func (e *Engine) removeAnonymousVolumes(mps []mountPoint) {
+	inUse := e.volumesInUse()
+	for _, mp := range mps {
+		if mp.Type != mount.TypeVolume || len(inUse[mp.Name]) > 0 {
+			continue
+		}
+		if v, err := e.volumes.Get(mp.Name); err == nil && v.Anonymous() {
+			e.volumes.Remove(v.Name)
+		}
+	}
+}
+
+// volumesInUse maps volume names to the IDs of the containers using them.
+func (e *Engine) volumesInUse() map[string][]string {
+	out := map[string][]string{}
+	for _, c := range e.list() {
+		c.mu.Lock()
+		if !c.removed {
+			for _, mp := range c.rec.Mounts {
+				if mp.Type == mount.TypeVolume {
+					out[mp.Name] = append(out[mp.Name], c.rec.ID)
+				}
+			}
+		}
+		c.mu.Unlock()
+	}
+	return out
 }

@@ -31,6 +31,12 @@ func (e *Engine) routes() http.Handler {
 	mux.HandleFunc("GET /containers/{id}/logs", e.getContainerLogs)
 	mux.HandleFunc("DELETE /containers/{id}", e.deleteContainer)
 
+	mux.HandleFunc("GET /volumes", e.getVolumes)
+	mux.HandleFunc("POST /volumes/create", e.postVolumesCreate)
+	mux.HandleFunc("POST /volumes/prune", e.postVolumesPrune)
+	mux.HandleFunc("GET /volumes/{name}", e.getVolume)
+	mux.HandleFunc("DELETE /volumes/{name}", e.deleteVolume)
+
 	mux.HandleFunc("POST /images/create", e.postImagesCreate)
 	mux.HandleFunc("POST /images/load", e.postImagesLoad)
 	mux.HandleFunc("GET /images/json", e.getImagesJSON)

@@ -37,7 +37,7 @@ func setupRootfs(spec *Spec) error {
 		return err
 	}
 	for _, m := range spec.Mounts {
-		if err := bindMount(root, m); err != nil {
+		if err := mountOne(root, m); err != nil {
 			return err
 		}
 	}
@@ -153,6 +153,31 @@ func mountDev(root string, shmSize int64) error {
 	return nil
 }
 
+var propagationFlags = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+}
+
+// mountOne mounts m below root: a bind mount or a tmpfs.
+func mountOne(root string, m Mount) error {
+	if m.Type == "tmpfs" {
+		target, err := mkdirIn(root, m.Destination)
+		if err != nil {
+			return err
+		}
+		flags := m.Flags
+		if m.ReadOnly {
+			flags |= unix.MS_RDONLY
+		}
+		if err := unix.Mount("tmpfs", target, "tmpfs", flags, m.Data); err != nil {
+			return fmt.Errorf("mounting a tmpfs on %s: %w", m.Destination, err)
+		}
+		return nil
+	}
+	return bindMount(root, m)
+}
+
 func bindMount(root string, m Mount) error {
 	target, err := securePath(root, m.Destination)
 	if err != nil {
@@ -185,6 +210,17 @@ func bindMount(root string, m Mount) error {
 		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("remounting %s read-only: %w", m.Destination, err)
 		}
+	}
+	prop := m.Propagation
+	if prop == "" {
+		prop = "rprivate"
+	}
+	flag, ok := propagationFlags[prop]
+	if !ok {
+		return fmt.Errorf("invalid propagation %q for %s", prop, m.Destination)
+	}
+	if err := unix.Mount("", target, "", flag, ""); err != nil {
+		return fmt.Errorf("setting %s propagation on %s: %w", prop, m.Destination, err)
 	}
 	return nil
 }

@@ -40,11 +40,20 @@ type Spec struct {
 	LogPath string `json:"logPath"`
 }
 
-// Mount is a bind mount into the container.
+// Mount is a bind mount (or, with Type "tmpfs", a tmpfs) in the container.
 type Mount struct {
+	// Type is "bind" (the default) or "tmpfs".
+	Type        string `json:"type,omitempty"`
 	Source      string `json:"source"`
 	Destination string `json:"destination"`
 	ReadOnly    bool   `json:"readOnly,omitempty"`
+	// Propagation is rprivate (the default), private, rshared, shared,
+	// rslave or slave.
+	Propagation string `json:"propagation,omitempty"`
+	// Data are a tmpfs's options (size=..., mode=...).
+	Data string `json:"data,omitempty"`
+	// Flags are extra mount flags for a tmpfs (noexec, nosuid, nodev).
+	Flags uintptr `json:"flags,omitempty"`
 }
 
 // Exit is what the monitor records when the container's process ends.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/skiff-dev/skiff/hack/testimages"
 )
 
@@ -33,6 +34,7 @@ var (
 	registry   string
 	busyboxRef string
 	ownedRef   string
+	withVolRef string
 )
 
 // env is one skiff installation under test: a user, a data directory and
@@ -88,7 +90,26 @@ func pushImages() error {
 		return err
 	}
 	ownedRef = registry + "/owned:latest"
-	return testimages.Push(registry, "owned:latest", owned)
+	if err := testimages.Push(registry, "owned:latest", owned); err != nil {
+		return err
+	}
+	// An image that declares VOLUME /vol, with a file in it.
+	seeded, err := testimages.WithFile(bb, "/vol/seed", []byte("seed\n"), 0o644, 0, 0)
+	if err != nil {
+		return err
+	}
+	cfg, err := seeded.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Config.Volumes = map[string]struct{}{"/vol": {}}
+	withVol, err := mutate.ConfigFile(seeded, cfg)
+	if err != nil {
+		return err
+	}
+	withVolRef = registry + "/withvol:latest"
+	return testimages.Push(registry, "withvol:latest", withVol)
 }
 
 var allEnvs = map[string]*env{}

@@ -109,6 +109,8 @@ func run(args []string) int {
 var groups = map[string]map[string]string{
 	"image": {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag", "inspect": "image-inspect",
 		"history": "history", "prune": "image-prune", "pull": "pull", "load": "load"},
+	"volume": {"create": "volume-create", "ls": "volume-ls", "list": "volume-ls", "inspect": "volume-inspect",
+		"rm": "volume-rm", "remove": "volume-rm", "prune": "volume-prune"},
 	"container": {"ls": "ps", "list": "ps", "ps": "ps", "rm": "rm", "remove": "rm", "run": "run", "create": "create",
 		"start": "start", "stop": "stop", "kill": "kill", "logs": "logs", "wait": "wait", "inspect": "container-inspect",
 		"prune": "container-prune"},
@@ -185,7 +187,7 @@ func printUsage() {
 	for _, n := range names {
 		fmt.Printf("  %-10s %s\n", n, commands[n].short)
 	}
-	fmt.Println("\nManagement Commands:\n  container  Manage containers\n  image      Manage images")
+	fmt.Println("\nManagement Commands:\n  container  Manage containers\n  image      Manage images\n  volume     Manage volumes")
 	fmt.Println("\nRun 'skiff COMMAND --help' for more information on a command.")
 }
 

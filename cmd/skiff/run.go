@@ -22,6 +22,7 @@ type runFlags struct {
 	stopSignal                             string
 	stopTimeout                            int
 	env, envFile, labels, addHosts, dns    []string
+	volumes, mounts, volumesFrom, tmpfs    []string
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
@@ -49,6 +50,10 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
 	fs.StringArrayVar(&f.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	fs.StringArrayVar(&f.dns, "dns", nil, "Set custom DNS servers")
+	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
+	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
+	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
+	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -117,6 +122,22 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		if name, ip, ok := strings.Cut(h, ":"); !ok || name == "" || ip == "" {
 			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
 		}
+	}
+	hc.Binds = f.volumes
+	hc.VolumesFrom = f.volumesFrom
+	for _, m := range f.mounts {
+		parsed, err := cli.ParseMount(m)
+		if err != nil {
+			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--mount\" flag: %v", m, err)
+		}
+		hc.Mounts = append(hc.Mounts, parsed)
+	}
+	for _, t := range f.tmpfs {
+		dst, opts, _ := strings.Cut(t, ":")
+		if hc.Tmpfs == nil {
+			hc.Tmpfs = map[string]string{}
+		}
+		hc.Tmpfs[dst] = opts
 	}
 	if f.shmSize != "" {
 		n, err := units.RAMInBytes(f.shmSize)

@@ -1,0 +1,496 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/skiff-dev/skiff/runtime"
+	"github.com/skiff-dev/skiff/volumes"
+	"golang.org/x/sys/unix"
+)
+
+// mountPoint is a container's mount as recorded: Docker's MountPoint plus
+// what starting the container needs.
+type mountPoint struct {
+	container.MountPoint
+	// TmpfsData and TmpfsFlags configure a tmpfs mount.
+	TmpfsData  string  `json:",omitempty"`
+	TmpfsFlags uintptr `json:",omitempty"`
+	// NoCopy skips filling a new volume with the image's content.
+	NoCopy bool `json:",omitempty"`
+}
+
+func errInvalidSpec(spec string) error {
+	return errInvalid(fmt.Errorf("invalid volume specification: '%s'", spec))
+}
+
+var validModes = map[string]bool{
+	"ro": true, "rw": true, "z": true, "Z": true, "nocopy": true,
+	"shared": true, "rshared": true, "slave": true, "rslave": true, "private": true, "rprivate": true,
+}
+
+// parseBind reads one -v value, as Docker's Linux parser does:
+// /ctr, /ctr:mode, src:/ctr, src:/ctr:mode; src is an absolute host path
+// (a bind mount) or a volume name.
+func parseBind(spec string) (mountPoint, error) {
+	var mp mountPoint
+	parts := strings.Split(spec, ":")
+	for _, p := range parts {
+		if p == "" {
+			return mp, errInvalid(fmt.Errorf("invalid spec: %s: empty section between colons", spec))
+		}
+	}
+	var src, dst, mode string
+	switch len(parts) {
+	case 1:
+		dst = parts[0]
+	case 2:
+		if validModeString(parts[1]) && strings.HasPrefix(parts[0], "/") && !strings.HasPrefix(parts[1], "/") {
+			dst, mode = parts[0], parts[1]
+		} else {
+			src, dst = parts[0], parts[1]
+		}
+	case 3:
+		src, dst, mode = parts[0], parts[1], parts[2]
+		if !validModeString(mode) {
+			return mp, errInvalid(fmt.Errorf("invalid mode: %s", mode))
+		}
+	default:
+		return mp, errInvalidSpec(spec)
+	}
+	typ := mount.TypeVolume
+	if strings.HasPrefix(src, "/") {
+		typ = mount.TypeBind
+	}
+	if !path.IsAbs(dst) {
+		return mp, errInvalid(fmt.Errorf("invalid volume specification: '%s': invalid mount config for type %q: invalid mount path: '%s' mount path must be absolute", spec, typ, dst))
+	}
+	dst = path.Clean(dst)
+	if dst == "/" {
+		return mp, errInvalid(fmt.Errorf("invalid specification: destination can't be '/'"))
+	}
+	mp.Type, mp.Destination, mp.Mode, mp.RW = typ, dst, mode, true
+	for _, m := range strings.Split(mode, ",") {
+		switch m {
+		case "ro":
+			mp.RW = false
+		case "nocopy":
+			mp.NoCopy = true
+		case "shared", "rshared", "slave", "rslave", "private", "rprivate":
+			mp.Propagation = mount.Propagation(m)
+		}
+	}
+	if typ == mount.TypeBind {
+		mp.Source = path.Clean(src)
+		if mp.Propagation == "" {
+			mp.Propagation = mount.PropagationRPrivate
+		}
+	} else {
+		if src != "" && !volumes.ValidName(src) {
+			return mp, errInvalid(fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", src, src))
+		}
+		mp.Name = src
+		mp.Driver = "local"
+	}
+	return mp, nil
+}
+
+func validModeString(mode string) bool {
+	for _, m := range strings.Split(mode, ",") {
+		if !validModes[m] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseMount reads one --mount (HostConfig.Mounts entry).
+func parseMount(m mount.Mount) (mountPoint, error) {
+	var mp mountPoint
+	bad := func(format string, a ...any) error {
+		return errInvalid(fmt.Errorf("invalid mount config for type %q: %s", m.Type, fmt.Sprintf(format, a...)))
+	}
+	if m.Target == "" {
+		return mp, bad("field Target must not be empty")
+	}
+	if !path.IsAbs(m.Target) {
+		return mp, bad("invalid mount path: '%s' mount path must be absolute", m.Target)
+	}
+	mp.Type, mp.Destination, mp.RW = m.Type, path.Clean(m.Target), !m.ReadOnly
+	if mp.Destination == "/" {
+		return mp, errInvalid(errors.New("invalid specification: destination can't be '/'"))
+	}
+	if m.ReadOnly {
+		mp.Mode = "ro"
+	}
+	switch m.Type {
+	case mount.TypeBind:
+		if m.Source == "" {
+			return mp, bad("field Source must not be empty")
+		}
+		if !path.IsAbs(m.Source) {
+			return mp, bad("invalid mount path: '%s' mount path must be absolute", m.Source)
+		}
+		if _, err := os.Stat(m.Source); err != nil {
+			return mp, bad("bind source path does not exist: %s", m.Source)
+		}
+		if m.VolumeOptions != nil || m.TmpfsOptions != nil {
+			return mp, bad("only BindOptions may be set")
+		}
+		mp.Source = path.Clean(m.Source)
+		mp.Propagation = mount.PropagationRPrivate
+		if m.BindOptions != nil && m.BindOptions.Propagation != "" {
+			mp.Propagation = m.BindOptions.Propagation
+		}
+	case mount.TypeVolume:
+		if m.BindOptions != nil || m.TmpfsOptions != nil {
+			return mp, bad("only VolumeOptions may be set")
+		}
+		if m.Source != "" && !volumes.ValidName(m.Source) {
+			return mp, bad("invalid volume name %q", m.Source)
+		}
+		mp.Name, mp.Driver = m.Source, "local"
+		if m.VolumeOptions != nil {
+			mp.NoCopy = m.VolumeOptions.NoCopy
+		}
+	case mount.TypeTmpfs:
+		if m.Source != "" {
+			return mp, bad("source must not be specified")
+		}
+		if m.BindOptions != nil || m.VolumeOptions != nil {
+			return mp, bad("only TmpfsOptions may be set")
+		}
+		var data []string
+		if o := m.TmpfsOptions; o != nil {
+			if o.SizeBytes < 0 {
+				return mp, bad("invalid tmpfs size %d", o.SizeBytes)
+			}
+			if o.SizeBytes > 0 {
+				data = append(data, fmt.Sprintf("size=%dk", (o.SizeBytes+1023)/1024))
+			}
+			if o.Mode != 0 {
+				data = append(data, fmt.Sprintf("mode=%o", unixMode(o.Mode)))
+			}
+		}
+		mp.TmpfsData = strings.Join(data, ",")
+		mp.TmpfsFlags = unix.MS_NOSUID | unix.MS_NODEV
+	default:
+		return mp, bad("mount type unknown")
+	}
+	return mp, nil
+}
+
+// parseTmpfs reads one --tmpfs value: /path[:options].
+func parseTmpfs(dst, opts string) (mountPoint, error) {
+	var mp mountPoint
+	if !path.IsAbs(dst) {
+		return mp, errInvalid(fmt.Errorf("invalid mount path: '%s' mount path must be absolute", dst))
+	}
+	mp.Type, mp.Destination, mp.RW = mount.TypeTmpfs, path.Clean(dst), true
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	var data []string
+	for _, o := range strings.Split(opts, ",") {
+		switch o {
+		case "":
+		case "ro":
+			mp.RW = false
+		case "rw":
+		case "exec":
+			flags &^= unix.MS_NOEXEC
+		case "noexec":
+			flags |= unix.MS_NOEXEC
+		case "suid":
+			flags &^= unix.MS_NOSUID
+		case "dev":
+			flags &^= unix.MS_NODEV
+		default:
+			data = append(data, o)
+		}
+	}
+	mp.TmpfsData, mp.TmpfsFlags = strings.Join(data, ","), flags
+	return mp, nil
+}
+
+// containerMounts works out a new container's mounts: --volumes-from,
+// the image's VOLUMEs, -v, --mount and --tmpfs (later ones replace
+// earlier ones at the same destination), creating the volumes they name
+// and the missing host directories of -v binds. created lists the volumes
+// it made, for the caller to remove if the container is not created.
+func (e *Engine) containerMounts(cfg *container.Config, hc *container.HostConfig, imageVolumes map[string]struct{}) (mps []mountPoint, created []string, err error) {
+	byDest := map[string]mountPoint{}
+	var order []string
+	add := func(mp mountPoint) {
+		if _, ok := byDest[mp.Destination]; !ok {
+			order = append(order, mp.Destination)
+		}
+		byDest[mp.Destination] = mp
+	}
+	for _, from := range hc.VolumesFrom {
+		name, mode, _ := strings.Cut(from, ":")
+		if mode != "" && mode != "ro" && mode != "rw" {
+			return nil, nil, errInvalid(fmt.Errorf("invalid mode for volumes-from: %s", mode))
+		}
+		src, err := e.lookup(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		src.mu.Lock()
+		for _, mp := range src.rec.Mounts {
+			if mp.Type == mount.TypeTmpfs {
+				continue
+			}
+			if mode != "" {
+				mp.RW = mode == "rw"
+				mp.Mode = mode
+			}
+			add(mp)
+		}
+		src.mu.Unlock()
+	}
+	dests := make([]string, 0, len(imageVolumes))
+	for d := range imageVolumes {
+		dests = append(dests, d)
+	}
+	sort.Strings(dests)
+	for _, d := range dests {
+		if _, ok := byDest[path.Clean(d)]; !ok {
+			add(mountPoint{MountPoint: container.MountPoint{Type: mount.TypeVolume, Destination: path.Clean(d), RW: true, Driver: "local"}})
+		}
+	}
+	for _, b := range hc.Binds {
+		mp, err := parseBind(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		add(mp)
+	}
+	for _, m := range hc.Mounts {
+		mp, err := parseMount(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, dup := byDest[mp.Destination]; dup && containsDest(hc.Mounts, mp.Destination) > 1 {
+			return nil, nil, errInvalid(fmt.Errorf("Duplicate mount point: %s", mp.Destination))
+		}
+		add(mp)
+	}
+	for dst, opts := range hc.Tmpfs {
+		mp, err := parseTmpfs(dst, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		add(mp)
+	}
+	defer func() {
+		if err != nil {
+			for _, n := range created {
+				e.volumes.Remove(n)
+			}
+			created = nil
+		}
+	}()
+	for _, d := range order {
+		mp := byDest[d]
+		switch mp.Type {
+		case mount.TypeVolume:
+			existed := false
+			if mp.Name != "" {
+				_, gerr := e.volumes.Get(mp.Name)
+				existed = gerr == nil
+			}
+			var labels map[string]string
+			v, err := e.volumes.Create(mp.Name, labels, nil)
+			if err != nil {
+				return nil, created, errInvalid(err)
+			}
+			if !existed {
+				created = append(created, v.Name)
+			}
+			mp.Name, mp.Source = v.Name, v.Mountpoint
+		case mount.TypeBind:
+			// -v creates a missing host directory; --mount refuses (above).
+			if _, err := os.Stat(mp.Source); errors.Is(err, os.ErrNotExist) {
+				if err := os.MkdirAll(mp.Source, 0o755); err != nil {
+					return nil, created, errInvalid(fmt.Errorf("error while creating mount source path '%s': %w", mp.Source, err))
+				}
+			}
+		}
+		mps = append(mps, mp)
+	}
+	return mps, created, nil
+}
+
+func containsDest(ms []mount.Mount, dst string) int {
+	n := 0
+	for _, m := range ms {
+		if path.Clean(m.Target) == dst {
+			n++
+		}
+	}
+	return n
+}
+
+// runtimeMounts turns the recorded mounts into the runtime's, parents
+// before children, preparing volumes (mounting tmpfs/bind volumes, and
+// filling new empty ones from the image). release undoes the preparation.
+func (e *Engine) runtimeMounts(c *ctr, rootfs string) (out []runtime.Mount, release func(), err error) {
+	var acquired []*volumes.Volume
+	release = func() {
+		for _, v := range acquired {
+			e.volumes.Release(v)
+		}
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	mps := append([]mountPoint(nil), c.rec.Mounts...)
+	sort.SliceStable(mps, func(i, j int) bool {
+		return strings.Count(mps[i].Destination, "/") < strings.Count(mps[j].Destination, "/")
+	})
+	for _, mp := range mps {
+		rm := runtime.Mount{Destination: mp.Destination, Source: mp.Source, ReadOnly: !mp.RW, Propagation: string(mp.Propagation)}
+		switch mp.Type {
+		case mount.TypeTmpfs:
+			rm.Type, rm.Data, rm.Flags = "tmpfs", mp.TmpfsData, mp.TmpfsFlags
+		case mount.TypeVolume:
+			v, err := e.volumes.Get(mp.Name)
+			if err != nil {
+				return nil, release, fmt.Errorf("volume %s of container %s: %w", mp.Name, c.rec.Name, err)
+			}
+			if err := e.volumes.Acquire(v); err != nil {
+				return nil, release, err
+			}
+			acquired = append(acquired, v)
+			if !mp.NoCopy {
+				if err := copyUp(rootfs, mp.Destination, v.Mountpoint); err != nil {
+					return nil, release, fmt.Errorf("copying image content into volume %s: %w", mp.Name, err)
+				}
+			}
+			rm.Source = v.Mountpoint
+		case mount.TypeBind:
+			if _, err := os.Stat(mp.Source); err != nil {
+				return nil, release, fmt.Errorf("error while mounting %s: bind source path does not exist: %s", mp.Destination, mp.Source)
+			}
+		}
+		out = append(out, rm)
+	}
+	return out, release, nil
+}
+
+// copyUp fills an empty volume with what the image has at dest, keeping
+// owners, modes and times, as Docker does for a new volume.
+func copyUp(rootfs, dest, volume string) error {
+	src, err := securejoin.SecureJoin(rootfs, dest)
+	if err != nil {
+		return nil
+	}
+	st, err := os.Lstat(src)
+	if err != nil || !st.IsDir() {
+		return nil
+	}
+	ents, err := os.ReadDir(volume)
+	if err != nil || len(ents) > 0 {
+		return err
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	os.Lchown(volume, int(sys.Uid), int(sys.Gid))
+	os.Chmod(volume, chmodBits(st.Mode()))
+	return copyTree(src, volume)
+}
+
+func copyTree(src, dst string) error {
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, ent := range ents {
+		s, d := filepath.Join(src, ent.Name()), filepath.Join(dst, ent.Name())
+		fi, err := os.Lstat(s)
+		if err != nil {
+			return err
+		}
+		sys := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case fi.IsDir():
+			if err := os.Mkdir(d, fi.Mode().Perm()); err != nil {
+				return err
+			}
+			if err := copyTree(s, d); err != nil {
+				return err
+			}
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(s)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(target, d); err != nil {
+				return err
+			}
+		case fi.Mode().IsRegular():
+			if err := copyFile(s, d, fi.Mode().Perm()); err != nil {
+				return err
+			}
+		default:
+			if err := unix.Mknod(d, uint32(sys.Mode), int(sys.Rdev)); err != nil {
+				continue // device nodes cannot be made rootless
+			}
+		}
+		if err := os.Lchown(d, int(sys.Uid), int(sys.Gid)); err != nil {
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			os.Chmod(d, chmodBits(fi.Mode()))
+			os.Chtimes(d, fi.ModTime(), fi.ModTime())
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, perm os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// chmodBits keeps the permission, sticky, setuid and setgid bits.
+func chmodBits(m os.FileMode) os.FileMode {
+	return m.Perm() | m&(os.ModeSticky|os.ModeSetuid|os.ModeSetgid)
+}
+
+// unixMode is m as the octal mode a tmpfs takes.
+func unixMode(m os.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&os.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	if m&os.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if m&os.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	return u
+}
