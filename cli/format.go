@@ -29,6 +29,9 @@ func ellipsis(s string, max int) string {
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
+	if max < 1 {
+		return ""
+	}
 	r := []rune(s)
 	return string(r[:max-1]) + "…"
 }
@@ -106,8 +109,8 @@ func humanSize(n int64) string {
 // timeArg turns --since/--until (a duration like 10m, an RFC 3339 time or
 // Unix seconds) into the Unix-seconds form the API takes.
 func timeArg(v string) (string, error) {
-	if v == "" {
-		return "", nil
+	if v == "" || v == "0" {
+		return v, nil
 	}
 	if d, err := time.ParseDuration(v); err == nil {
 		t := time.Now().Add(-d)

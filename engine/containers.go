@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -565,6 +566,12 @@ func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
 			limit, all = n, true
 		}
 	}
+	ancestors := map[string]bool{}
+	for _, ref := range filters["ancestor"] {
+		if im, err := e.images.Lookup(ref); err == nil {
+			ancestors[im.ID] = true
+		}
+	}
 	var out []container.Summary
 	var created []time.Time
 	for _, c := range e.list() {
@@ -577,7 +584,7 @@ func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
 			c.mu.Unlock()
 			continue
 		}
-		if !matchContainer(c, filters) {
+		if !matchContainer(c, filters, ancestors) {
 			c.mu.Unlock()
 			continue
 		}
@@ -625,8 +632,11 @@ func networkMode(c *ctr) string {
 	return m
 }
 
-// matchContainer applies ps filters. The caller holds c.mu.
-func matchContainer(c *ctr, f map[string][]string) bool {
+// matchContainer applies ps filters: every key must match, a key with
+// several values when any of them does, except labels, which must all
+// match. ancestors are the image IDs the ancestor filter resolved to. The
+// caller holds c.mu.
+func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bool {
 	any := func(key string, ok func(string) bool) bool {
 		vs, present := f[key]
 		if !present {
@@ -639,13 +649,18 @@ func matchContainer(c *ctr, f map[string][]string) bool {
 		}
 		return false
 	}
+	name := strings.TrimPrefix(c.rec.Name, "/")
 	return any("status", func(v string) bool { return string(c.rec.State.Status) == v }) &&
-		any("name", func(v string) bool { return strings.Contains(c.rec.Name, strings.TrimPrefix(v, "/")) }) &&
-		any("id", func(v string) bool { return strings.HasPrefix(c.rec.ID, v) }) &&
-		any("ancestor", func(v string) bool {
-			return c.rec.ImageName == v || strings.HasPrefix(c.rec.Image, v) || c.rec.Image == "sha256:"+v
+		any("name", func(v string) bool {
+			re, err := regexp.Compile(v)
+			if err != nil {
+				return strings.Contains(name, strings.TrimPrefix(v, "/"))
+			}
+			return re.MatchString(name) || re.MatchString(c.rec.Name)
 		}) &&
-		any("label", func(v string) bool { return matchLabels(c.rec.Config.Labels, []string{v}) }) &&
+		any("id", func(v string) bool { return strings.HasPrefix(c.rec.ID, v) }) &&
+		any("ancestor", func(v string) bool { return ancestors[c.rec.Image] || c.rec.ImageName == v }) &&
+		matchLabels(c.rec.Config.Labels, f["label"]) &&
 		any("volume", func(v string) bool {
 			for _, mp := range c.rec.Mounts {
 				if mp.Name == v || mp.Destination == v || mp.Source == v {

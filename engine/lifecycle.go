@@ -175,11 +175,15 @@ func validateHostConfig(hc *container.HostConfig) error {
 func mergeImageConfig(user *container.Config, img *images.Image) *container.Config {
 	cfg := *user
 	ic := img.Config.Config
-	cfg.Env = mergeEnv(ic.Env, user.Env)
-	if len(cfg.Entrypoint) == 0 && user.Entrypoint == nil {
-		cfg.Entrypoint = ic.Entrypoint
+	cfg.Env = mergeEnv(user.Env, ic.Env)
+	// As moby's merge: with no entrypoint given, the image's Cmd fills an
+	// empty Cmd, and a nil (not an empty) entrypoint is the image's.
+	if len(cfg.Entrypoint) == 0 {
 		if len(cfg.Cmd) == 0 {
 			cfg.Cmd = ic.Cmd
+		}
+		if cfg.Entrypoint == nil {
+			cfg.Entrypoint = ic.Entrypoint
 		}
 	}
 	if cfg.WorkingDir == "" {
@@ -207,18 +211,20 @@ func mergeImageConfig(user *container.Config, img *images.Image) *container.Conf
 	return &cfg
 }
 
-func mergeEnv(base, over []string) []string {
-	out := append([]string(nil), base...)
-	for _, kv := range over {
+// mergeEnv is the user's variables, then the image's that the user did
+// not set, in Docker's order.
+func mergeEnv(user, image []string) []string {
+	out := append([]string(nil), user...)
+	for _, kv := range image {
 		k, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, b := range out {
-			if bk, _, _ := strings.Cut(b, "="); bk == k {
-				out[i] = kv
-				replaced = true
+		found := false
+		for _, u := range user {
+			if uk, _, _ := strings.Cut(u, "="); uk == k {
+				found = true
+				break
 			}
 		}
-		if !replaced {
+		if !found {
 			out = append(out, kv)
 		}
 	}
@@ -226,7 +232,12 @@ func mergeEnv(base, over []string) []string {
 }
 
 func commandOf(cfg *container.Config) (string, []string) {
-	argv := append(append([]string(nil), cfg.Entrypoint...), cfg.Cmd...)
+	entry := cfg.Entrypoint
+	if len(entry) == 1 && entry[0] == "" {
+		// --entrypoint "": no entrypoint at all.
+		entry = nil
+	}
+	argv := append(append([]string(nil), entry...), cfg.Cmd...)
 	if len(argv) == 0 {
 		return "", []string{}
 	}

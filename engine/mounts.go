@@ -28,6 +28,10 @@ type mountPoint struct {
 	TmpfsFlags uintptr `json:",omitempty"`
 	// NoCopy skips filling a new volume with the image's content.
 	NoCopy bool `json:",omitempty"`
+	// VolumeLabels and VolumeOpts create a missing volume (--mount
+	// volume-label, volume-opt).
+	VolumeLabels map[string]string `json:",omitempty"`
+	VolumeOpts   map[string]string `json:",omitempty"`
 }
 
 func errInvalidSpec(spec string) error {
@@ -160,8 +164,14 @@ func parseMount(m mount.Mount) (mountPoint, error) {
 			return mp, bad("invalid volume name %q", m.Source)
 		}
 		mp.Name, mp.Driver = m.Source, "local"
-		if m.VolumeOptions != nil {
-			mp.NoCopy = m.VolumeOptions.NoCopy
+		if o := m.VolumeOptions; o != nil {
+			mp.NoCopy, mp.VolumeLabels = o.NoCopy, o.Labels
+			if o.DriverConfig != nil {
+				if o.DriverConfig.Name != "" && o.DriverConfig.Name != "local" {
+					return mp, bad("volume driver %q is not available (only \"local\")", o.DriverConfig.Name)
+				}
+				mp.VolumeOpts = o.DriverConfig.Options
+			}
 		}
 	case mount.TypeTmpfs:
 		if m.Source != "" {
@@ -308,8 +318,11 @@ func (e *Engine) containerMounts(cfg *container.Config, hc *container.HostConfig
 				_, gerr := e.volumes.Get(mp.Name)
 				existed = gerr == nil
 			}
-			var labels map[string]string
-			v, err := e.volumes.Create(mp.Name, labels, nil)
+			labels := map[string]string{}
+			for k, v := range mp.VolumeLabels {
+				labels[k] = v
+			}
+			v, err := e.volumes.Create(mp.Name, labels, mp.VolumeOpts)
 			if err != nil {
 				return nil, created, errInvalid(err)
 			}

@@ -52,7 +52,14 @@ func (w *Writer) Write(stream string, p []byte) error {
 		if i < 0 {
 			break
 		}
-		if err := w.emit(stream, data[:i+1], now); err != nil {
+		line := data[:i+1]
+		for len(line) > maxLine {
+			if err := w.emit(stream, line[:maxLine], now); err != nil {
+				return err
+			}
+			line = line[maxLine:]
+		}
+		if err := w.emit(stream, line, now); err != nil {
 			return err
 		}
 		data = data[i+1:]

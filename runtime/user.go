@@ -67,7 +67,11 @@ func resolveUser(rootfs, spec string) (identity, error) {
 			id.GID = n
 		}
 	}
-	// Supplementary groups: those that list the user by name.
+	// Supplementary groups: those that list the user by name, only when
+	// no group was given (as runc's GetExecUser).
+	if hasGroup {
+		return id, nil
+	}
 	name := ""
 	for _, f := range passwd {
 		if len(f) >= 3 && f[2] == strconv.Itoa(id.UID) {
@@ -142,22 +146,15 @@ func lookPath(argv0, pathEnv string) (string, error) {
 	if pathEnv == "" {
 		pathEnv = defaultPath
 	}
-	denied := false
+	// As exec.LookPath: files that are not executable are skipped.
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if dir == "" {
 			dir = "."
 		}
 		p := filepath.Join(dir, argv0)
-		err := check(p)
-		if err == nil {
+		if check(p) == nil {
 			return p, nil
 		}
-		if os.IsPermission(err) {
-			denied = true
-		}
-	}
-	if denied {
-		return "", &StartError{Code: 126, Msg: fmt.Sprintf("exec: %q: permission denied", argv0)}
 	}
 	return "", &StartError{Code: 127, Msg: fmt.Sprintf("exec: %q: executable file not found in $PATH", argv0)}
 }

@@ -250,14 +250,30 @@ func (e *env) enginePID() int {
 	return n
 }
 
-// shutdown stops the env's engine and removes its files.
-func (e *env) shutdown() {
+// stopEngine stops the env's engine with SIGTERM and waits for it.
+func (e *env) stopEngine() {
 	if pid := e.enginePID(); pid > 0 {
 		syscall.Kill(pid, syscall.SIGTERM)
-		for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+		for i := 0; i < 200 && syscall.Kill(pid, 0) == nil; i++ {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// restartEngine stops the engine; the next command starts a new one.
+func (e *env) restartEngine(t *testing.T) {
+	t.Helper()
+	old := e.enginePID()
+	e.stopEngine()
+	e.mustSkiff(t, "ps")
+	if pid := e.enginePID(); pid == 0 || pid == old {
+		t.Fatalf("the engine did not restart (pid %d, before %d)", pid, old)
+	}
+}
+
+// shutdown stops the env's engine and removes its files.
+func (e *env) shutdown() {
+	e.stopEngine()
 	unmountUnder(e.base)
 	os.RemoveAll(e.base)
 }

@@ -50,6 +50,18 @@ func TestVolumesNotesCheck(t *testing.T) {
 		if out != "bound\nkept\n" {
 			t.Errorf("read back: %q", out)
 		}
+		// The user's own files are root's inside (rootless: uid 0 maps to the user).
+		if out := e.mustSkiff(t, "run", "--rm", "-v", dir+":/data", "busybox", "stat", "-c", "%u", "/data/f"); out != "0\n" {
+			t.Errorf("owner inside: %q", out)
+		}
+		// Neither a failed run nor an engine restart loses volume data.
+		if r := e.skiff(t, "run", "--rm", "-v", "notesvol:/db", "busybox", "nosuchcmd"); r.code != 127 {
+			t.Errorf("failed run: %s", r)
+		}
+		e.restartEngine(t)
+		if out := e.mustSkiff(t, "run", "--rm", "-v", "notesvol:/db", "busybox", "cat", "/db/table"); out != "kept\n" {
+			t.Errorf("after a failed run and an engine restart: %q", out)
+		}
 		r := e.skiff(t, "run", "--rm", "-v", dir+":/data:ro", "busybox", "touch", "/data/x")
 		if r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
 			t.Errorf("write to a :ro bind: %s", r)
@@ -164,6 +176,19 @@ func TestNamedVolumes(t *testing.T) {
 		out = e.mustSkiff(t, "run", "--rm", "-v", "nvtmp:/t", "busybox", "sh", "-c", "df -k /t | tail -1")
 		if f := strings.Fields(out); len(f) < 2 || f[0] != "tmpfs" || f[1] != "2048" {
 			t.Errorf("tmpfs volume: %q", out)
+		}
+
+		// A local bind volume, and a volume made by --mount with volume-opt/label.
+		bdir := e.hostDir(t, "bindvol")
+		os.WriteFile(filepath.Join(bdir, "in"), []byte("bindvol\n"), 0o644)
+		e.mustSkiff(t, "volume", "create", "-o", "type=none", "-o", "device="+bdir, "-o", "o=bind", "nvbind")
+		t.Cleanup(func() { e.skiff(t, "volume", "rm", "-f", "nvbind", "nvmount") })
+		if out := e.mustSkiff(t, "run", "--rm", "-v", "nvbind:/b", "busybox", "cat", "/b/in"); out != "bindvol\n" {
+			t.Errorf("bind volume: %q", out)
+		}
+		e.mustSkiff(t, "run", "--rm", "--mount", "type=volume,src=nvmount,dst=/m,volume-label=made=bymount,volume-opt=type=tmpfs,volume-opt=device=tmpfs", "busybox", "true")
+		if out := e.mustSkiff(t, "volume", "inspect", "-f", "{{.Labels.made}} {{.Options.type}}", "nvmount"); out != "bymount tmpfs\n" {
+			t.Errorf("volume from --mount: %q", out)
 		}
 
 		// A new volume is filled with the image's content, owners and modes kept.

@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+func TestParseFilters(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    map[string][]string
+		wantErr bool
+	}{
+		{name: "empty", in: "", want: map[string][]string{}},
+		{name: "empty object", in: "{}", want: map[string][]string{}},
+		{name: "map form", in: `{"status":{"exited":true}}`, want: map[string][]string{"status": {"exited"}}},
+		{
+			name: "map form, several keys and values",
+			in:   `{"status":{"exited":true,"created":true},"label":{"a=b":true}}`,
+			want: map[string][]string{"status": {"created", "exited"}, "label": {"a=b"}},
+		},
+		{name: "map form, false values are dropped", in: `{"status":{"exited":false,"running":true}}`, want: map[string][]string{"status": {"running"}}},
+		{name: "legacy list form", in: `{"status":["exited"]}`, want: map[string][]string{"status": {"exited"}}},
+		{
+			name: "legacy list form, several",
+			in:   `{"status":["exited","created"],"name":["web"]}`,
+			want: map[string][]string{"status": {"created", "exited"}, "name": {"web"}},
+		},
+		{name: "bad JSON", in: `{"status":`, wantErr: true},
+		{name: "not an object", in: `["status"]`, wantErr: true},
+		{name: "wrong value type", in: `{"status":"exited"}`, wantErr: true},
+		{name: "wrong element type", in: `{"status":[1]}`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseFilters(tt.in)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("parseFilters(%s) = %v, want an error", tt.in, got)
+				}
+				if !strings.HasPrefix(err.Error(), "invalid filter: ") {
+					t.Errorf("error = %q, want it to start with %q", err, "invalid filter: ")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseFilters(%s): %v", tt.in, err)
+			}
+			for _, vs := range got {
+				sort.Strings(vs) // map order
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("parseFilters(%s) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Time
+		wantErr bool
+	}{
+		{in: "", want: time.Time{}},
+		{in: "0", want: time.Time{}},
+		{in: "1700000000", want: time.Unix(1700000000, 0)},
+		{in: "1700000000.5", want: time.Unix(1700000000, 500000000)},
+		{in: "1700000000.000000001", want: time.Unix(1700000000, 1)},
+		{in: "1700000000.123456789999", want: time.Unix(1700000000, 123456789)}, // beyond ns is dropped
+		{in: "1700000000.", want: time.Unix(1700000000, 0)},
+		{in: "1", want: time.Unix(1, 0)},
+		{in: "abc", wantErr: true},
+		{in: "10m", wantErr: true},
+		{in: "2024-01-02T03:04:05Z", wantErr: true},
+		{in: ".5", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := parseTime(tt.in)
+		if tt.wantErr {
+			if err == nil {
+				t.Errorf("parseTime(%q) = %v, want an error", tt.in, got)
+			} else if want := `invalid time "` + tt.in + `"`; err.Error() != want {
+				t.Errorf("parseTime(%q) error = %q, want %q", tt.in, err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("parseTime(%q): %v", tt.in, err)
+			continue
+		}
+		if !got.Equal(tt.want) || got.IsZero() != tt.want.IsZero() {
+			t.Errorf("parseTime(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestStatusText(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name string
+		rec  record
+		want string
+	}{
+		{"created", record{State: state{Status: container.StateCreated}}, "Created"},
+		{"zero state", record{}, "Created"},
+		{"running for minutes", record{State: state{Status: container.StateRunning, StartedAt: now.Add(-5 * time.Minute)}}, "Up 5 minutes"},
+		{"running for seconds", record{State: state{Status: container.StateRunning, StartedAt: now.Add(-10*time.Second - 100*time.Millisecond)}}, "Up 10 seconds"},
+		{"just started", record{State: state{Status: container.StateRunning, StartedAt: now}}, "Up Less than a second"},
+		{"running for hours", record{State: state{Status: container.StateRunning, StartedAt: now.Add(-3 * time.Hour)}}, "Up 3 hours"},
+		{
+			"exited with a time",
+			record{State: state{Status: container.StateExited, ExitCode: 137, FinishedAt: now.Add(-2 * time.Hour)}},
+			"Exited (137) 2 hours ago",
+		},
+		{
+			"exited 0 a minute ago",
+			record{State: state{Status: container.StateExited, ExitCode: 0, FinishedAt: now.Add(-61 * time.Second)}},
+			"Exited (0) About a minute ago",
+		},
+		{"exited without a time", record{State: state{Status: container.StateExited, ExitCode: 3}}, "Exited (3)"},
+		{
+			"removal wins over running",
+			record{RemovalInProgress: true, State: state{Status: container.StateRunning, StartedAt: now}},
+			"Removal In Progress",
+		},
+		{"removal of an exited one", record{RemovalInProgress: true, State: state{Status: container.StateExited}}, "Removal In Progress"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &ctr{rec: tt.rec}
+			if got := statusText(c); got != tt.want {
+				t.Errorf("statusText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatchContainer(t *testing.T) {
+	const id = "4f2c1a9b8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b"
+	const imageID = "sha256:deadbeef00112233445566778899aabbccddeeff00112233445566778899aabb"
+	c := &ctr{rec: record{
+		ID:        id,
+		Name:      "/web-1",
+		Image:     imageID,
+		ImageName: "busybox",
+		Config:    &container.Config{Labels: map[string]string{"app": "web", "tier": "", "env": "a=b"}},
+		State:     state{Status: container.StateExited},
+	}}
+	tests := []struct {
+		name string
+		f    map[string][]string
+		want bool
+	}{
+		{"no filters", map[string][]string{}, true},
+		{"nil filters", nil, true},
+		{"status", map[string][]string{"status": {"exited"}}, true},
+		{"other status", map[string][]string{"status": {"running"}}, false},
+		{"any of several statuses", map[string][]string{"status": {"running", "exited"}}, true},
+		{"name", map[string][]string{"name": {"web-1"}}, true},
+		{"name with slash", map[string][]string{"name": {"/web-1"}}, true},
+		{"name substring", map[string][]string{"name": {"web"}}, true},
+		{"other name", map[string][]string{"name": {"db"}}, false},
+		{"id prefix", map[string][]string{"id": {"4f2c1a"}}, true},
+		{"full id", map[string][]string{"id": {id}}, true},
+		{"id not a prefix", map[string][]string{"id": {"2c1a9b"}}, false},
+		{"label key", map[string][]string{"label": {"app"}}, true},
+		{"label key=value", map[string][]string{"label": {"app=web"}}, true},
+		{"label wrong value", map[string][]string{"label": {"app=db"}}, false},
+		{"label empty value", map[string][]string{"label": {"tier="}}, true},
+		{"label key present with empty value", map[string][]string{"label": {"tier"}}, true},
+		{"label value containing =", map[string][]string{"label": {"env=a=b"}}, true},
+		{"missing label", map[string][]string{"label": {"missing"}}, false},
+		{"ancestor by name as given", map[string][]string{"ancestor": {"busybox"}}, true},
+		{"ancestor by full image id", map[string][]string{"ancestor": {imageID}}, true},
+		{"ancestor by image id without prefix", map[string][]string{"ancestor": {strings.TrimPrefix(imageID, "sha256:")}}, true},
+		{"ancestor by prefixed short id", map[string][]string{"ancestor": {"sha256:deadbeef"}}, true},
+		{"other ancestor", map[string][]string{"ancestor": {"alpine"}}, false},
+		{"all keys match", map[string][]string{"status": {"exited"}, "name": {"web"}, "label": {"app=web"}, "id": {"4f2c"}}, true},
+		{"keys are ANDed", map[string][]string{"status": {"exited"}, "name": {"db"}}, false},
+		{"unknown keys are ignored", map[string][]string{"no-such-filter": {"x"}}, true},
+		{"every label must match", map[string][]string{"label": {"app=web", "app=db"}}, false},
+		{"every label key must exist", map[string][]string{"label": {"app", "missing"}}, false},
+		{"two matching labels", map[string][]string{"label": {"app=web", "tier"}}, true},
+		{"name regexp", map[string][]string{"name": {"^web-1$"}}, true},
+		{"name regexp no match", map[string][]string{"name": {"^web$"}}, false},
+	}
+	// The engine resolves ancestor references to image IDs first; this
+	// stands in for the image store.
+	resolve := func(f map[string][]string) map[string]bool {
+		out := map[string]bool{}
+		for _, v := range f["ancestor"] {
+			if strings.HasPrefix(imageID, v) || strings.HasPrefix(imageID, "sha256:"+v) {
+				out[imageID] = true
+			}
+		}
+		return out
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := matchContainer(c, tt.f, resolve(tt.f)); got != tt.want {
+				t.Errorf("matchContainer(%v) = %v, want %v", tt.f, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatchContainerNoLabels(t *testing.T) {
+	c := &ctr{rec: record{ID: "abc", Name: "/x", Config: &container.Config{}}}
+	if matchContainer(c, map[string][]string{"label": {"a"}}, nil) {
+		t.Error("a container without labels matched label=a")
+	}
+	if !matchContainer(c, map[string][]string{"id": {"ab"}}, nil) {
+		t.Error("id=ab did not match abc")
+	}
+}
+
+func TestNetworkMode(t *testing.T) {
+	tests := []struct {
+		mode container.NetworkMode
+		want string
+	}{
+		{"", "bridge"},
+		{"default", "bridge"},
+		{"host", "host"},
+		{"none", "none"},
+	}
+	for _, tt := range tests {
+		c := &ctr{rec: record{HostConfig: &container.HostConfig{NetworkMode: tt.mode}}}
+		if got := networkMode(c); got != tt.want {
+			t.Errorf("networkMode(%q) = %q, want %q", tt.mode, got, tt.want)
+		}
+	}
+}
+
+func TestFormatTime(t *testing.T) {
+	tests := []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Time{}, "0001-01-01T00:00:00Z"},
+		{time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC), "2024-01-02T03:04:05.0000006Z"},
+		{time.Date(2024, 1, 2, 5, 4, 5, 0, time.FixedZone("X", 2*3600)), "2024-01-02T03:04:05Z"},
+	}
+	for _, tt := range tests {
+		if got := formatTime(tt.in); got != tt.want {
+			t.Errorf("formatTime(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
