@@ -236,15 +236,7 @@ func (c *CLI) attachAndStart(ctx context.Context, id string, cfg *container.Conf
 		c.watchResize(ctx, id)
 	}
 	<-done
-	select {
-	case res := <-wait.Result:
-		return exitCode(int(res.StatusCode))
-	case err := <-wait.Error:
-		if insp, ierr := c.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); ierr == nil && insp.Container.State.Running {
-			return nil
-		}
-		return err
-	}
+	return c.exitAfterStream(ctx, id, wait, restore)
 }
 
 // Stop stops containers.
@@ -401,6 +393,78 @@ func (c *CLI) printObjects(objs []json.RawMessage, format string) error {
 			return &StatusError{Code: 1, Msg: "template: " + err.Error()}
 		}
 		fmt.Fprintln(c.Out)
+	}
+	return nil
+}
+
+// Restart restarts containers.
+func (c *CLI) Restart(ctx context.Context, names []string, timeout *int, sig string) error {
+	return c.forEach(names, func(n string) error {
+		_, err := c.API.ContainerRestart(ctx, n, client.ContainerRestartOptions{Timeout: timeout, Signal: sig})
+		return err
+	})
+}
+
+// Rename renames a container.
+func (c *CLI) Rename(ctx context.Context, name, newName string) error {
+	_, err := c.API.ContainerRename(ctx, name, client.ContainerRenameOptions{NewName: newName})
+	if err != nil {
+		return fmt.Errorf("%w\nError: failed to rename container named %s", err, name)
+	}
+	return nil
+}
+
+// Top prints the container's processes.
+func (c *CLI) Top(ctx context.Context, name, psArgs string) error {
+	var args []string
+	if psArgs != "" {
+		args = strings.Fields(psArgs)
+	}
+	res, err := c.API.ContainerTop(ctx, name, client.ContainerTopOptions{Arguments: args})
+	if err != nil {
+		return err
+	}
+	tw := newTable(c.Out)
+	fmt.Fprintln(tw, strings.Join(res.Titles, "\t"))
+	for _, p := range res.Processes {
+		fmt.Fprintln(tw, strings.Join(p, "\t"))
+	}
+	return tw.Flush()
+}
+
+// Port prints the container's published ports, or one of them.
+func (c *CLI) Port(ctx context.Context, name, private string) error {
+	insp, err := c.API.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		return err
+	}
+	ns := insp.Container.NetworkSettings
+	if ns == nil {
+		return nil
+	}
+	if private != "" && !strings.Contains(private, "/") {
+		private += "/tcp"
+	}
+	found := false
+	for port, bindings := range ns.Ports {
+		if private != "" && port.String() != private {
+			continue
+		}
+		for _, b := range bindings {
+			found = true
+			host := "0.0.0.0"
+			if b.HostIP.IsValid() {
+				host = b.HostIP.String()
+			}
+			if private != "" {
+				fmt.Fprintf(c.Out, "%s:%s\n", host, b.HostPort)
+			} else {
+				fmt.Fprintf(c.Out, "%s -> %s:%s\n", port.String(), host, b.HostPort)
+			}
+		}
+	}
+	if private != "" && !found {
+		return &StatusError{Code: 1, Msg: fmt.Sprintf("Error: No public port '%s' published for %s", private, name)}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
@@ -135,19 +136,30 @@ func (c *CLI) Run(ctx context.Context, opt RunOptions) error {
 		defer stopProxy()
 	}
 	<-streamDone
-	select {
-	case res := <-wait.Result:
-		if res.Error != nil && res.Error.Message != "" {
-			restore()
-			return &StatusError{Code: 125, Msg: res.Error.Message}
+	return c.exitAfterStream(ctx, id, wait, restore)
+}
+
+// exitAfterStream turns the end of an attached stream into the exit: the
+// container's code once it has exited, or nothing when the stream ended
+// because the user detached (the container runs on).
+func (c *CLI) exitAfterStream(ctx context.Context, id string, wait client.ContainerWaitResult, restore func()) error {
+	for {
+		select {
+		case res := <-wait.Result:
+			if res.Error != nil && res.Error.Message != "" {
+				restore()
+				return &StatusError{Code: 125, Msg: res.Error.Message}
+			}
+			return exitCode(int(res.StatusCode))
+		case err := <-wait.Error:
+			return &StatusError{Code: 125, Msg: err.Error()}
+		case <-time.After(500 * time.Millisecond):
+			insp, err := c.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+			if err == nil && insp.Container.State.Running {
+				restore()
+				return nil
+			}
 		}
-		return exitCode(int(res.StatusCode))
-	case err := <-wait.Error:
-		// The stream ended but the container runs on: detached.
-		if insp, ierr := c.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); ierr == nil && insp.Container.State.Running {
-			return nil
-		}
-		return &StatusError{Code: 125, Msg: err.Error()}
 	}
 }
 

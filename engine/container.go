@@ -29,6 +29,9 @@ type record struct {
 	Driver            string
 	// Mounts are the container's volumes, binds and tmpfs mounts.
 	Mounts []mountPoint
+	// ManuallyStopped is set by stop and kill: the restart policy then
+	// leaves the container alone (until it is started again).
+	ManuallyStopped bool `json:",omitempty"`
 }
 
 type state struct {
@@ -59,6 +62,8 @@ type ctr struct {
 	exits int
 	// starting is true while Start runs, so that a second start waits.
 	starting bool
+	// backoff is the restart policy's current delay.
+	backoff time.Duration
 }
 
 func (c *ctr) configPath() string     { return filepath.Join(c.dir, "container.json") }

@@ -166,6 +166,12 @@ func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
 		}
 		sig = parsed
 	}
+	c.mu.Lock()
+	if c.running() {
+		c.rec.ManuallyStopped = true
+		c.save()
+	}
+	c.mu.Unlock()
 	if err := e.signal(c, sig); err != nil {
 		writeError(w, err)
 		return
@@ -544,6 +550,8 @@ func statusText(c *ctr) string {
 		return "Removal In Progress"
 	case st.Status == container.StateRunning:
 		return "Up " + units.HumanDuration(time.Since(st.StartedAt))
+	case st.Status == container.StateRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.FinishedAt)))
 	case st.Status == container.StateExited:
 		if st.FinishedAt.IsZero() {
 			return fmt.Sprintf("Exited (%d)", st.ExitCode)
@@ -706,6 +714,7 @@ func (e *Engine) getContainerJSON(w http.ResponseWriter, r *http.Request) {
 			Status:     st.Status,
 			Running:    st.Status == container.StateRunning,
 			Paused:     st.Status == container.StatePaused,
+			Restarting: st.Status == container.StateRestarting,
 			OOMKilled:  st.OOMKilled,
 			Pid:        st.Pid,
 			ExitCode:   st.ExitCode,

@@ -46,6 +46,7 @@ type Engine struct {
 
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
+	execs      map[string]*execState
 	names      map[string]string
 	started    time.Time
 }
@@ -82,6 +83,7 @@ func New(opt Options) (*Engine, error) {
 		volumes:    vs,
 		log:        opt.Log,
 		containers: map[string]*ctr{},
+		execs:      map[string]*execState{},
 		names:      map[string]string{},
 		started:    time.Now(),
 	}

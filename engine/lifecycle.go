@@ -159,14 +159,71 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 }
 
 func validateHostConfig(hc *container.HostConfig) error {
-	switch hc.RestartPolicy.Name {
+	rp := hc.RestartPolicy
+	switch rp.Name {
 	case "", "no":
-	default:
+	case "always", "unless-stopped", "on-failure":
 		if hc.AutoRemove {
 			return errors.New("conflicting options: cannot specify both --restart and --rm")
 		}
+	default:
+		return fmt.Errorf("invalid restart policy: unknown policy '%s'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'", rp.Name)
+	}
+	if rp.MaximumRetryCount < 0 {
+		return errors.New("invalid restart policy: maximum retry count must be a positive integer")
+	}
+	if rp.MaximumRetryCount > 0 && rp.Name != "on-failure" {
+		return fmt.Errorf("invalid restart policy: maximum retry count can only be used with 'on-failure'")
+	}
+	if _, err := runtime.CapabilitySet(hc.CapAdd, hc.CapDrop, hc.Privileged); err != nil {
+		return err
+	}
+	for _, u := range hc.Ulimits {
+		if err := runtime.ValidateUlimit(runtime.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard}); err != nil {
+			return err
+		}
+	}
+	for _, o := range hc.SecurityOpt {
+		if err := validateSecurityOpt(o); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// validateSecurityOpt accepts Docker's --security-opt values skiff applies.
+func validateSecurityOpt(o string) error {
+	k, v, _ := strings.Cut(o, "=")
+	if !strings.Contains(o, "=") {
+		k, _, _ = strings.Cut(o, ":")
+	}
+	switch k {
+	case "no-new-privileges":
+		if v != "" && v != "true" && v != "false" {
+			return fmt.Errorf("invalid --security-opt 2: %q", o)
+		}
+		return nil
+	case "seccomp":
+		if v == "unconfined" || v == "builtin" {
+			return nil
+		}
+		return nil
+	case "label", "apparmor":
+		return nil // no SELinux or AppArmor here: accepted and ignored, as Docker on such hosts
+	}
+	return fmt.Errorf("invalid --security-opt 1: %q", o)
+}
+
+// noNewPrivileges reports whether --security-opt no-new-privileges is set.
+func noNewPrivileges(opts []string) bool {
+	on := false
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		if k == "no-new-privileges" || strings.HasPrefix(o, "no-new-privileges:") {
+			on = v != "false" && !strings.HasSuffix(o, ":false")
+		}
+	}
+	return on
 }
 
 // mergeImageConfig fills what the user left empty from the image, as
@@ -257,6 +314,7 @@ func (e *Engine) start(c *ctr) error {
 		return errConflict(fmt.Errorf("container %s is marked for removal and cannot be started", c.rec.ID))
 	}
 	c.starting = true
+	c.rec.ManuallyStopped = false
 	c.mu.Unlock()
 	err := e.startLocked(c)
 	c.mu.Lock()
@@ -280,20 +338,25 @@ func (e *Engine) startLocked(c *ctr) error {
 		return err
 	}
 	spec := runtime.Spec{
-		ID:             c.rec.ID,
-		Rootfs:         rootfs,
-		Args:           append([]string{path}, args...),
-		Env:            c.rec.Config.Env,
-		Cwd:            c.rec.Config.WorkingDir,
-		User:           c.rec.Config.User,
-		Hostname:       c.rec.Config.Hostname,
-		Tty:            c.rec.Config.Tty,
-		OpenStdin:      c.rec.Config.OpenStdin,
-		StdinOnce:      c.rec.Config.StdinOnce,
-		NetNS:          e.opt.NetNS,
-		ReadonlyRootfs: c.rec.HostConfig.ReadonlyRootfs,
-		ShmSize:        c.rec.HostConfig.ShmSize,
-		LogPath:        c.logPath(),
+		ID:              c.rec.ID,
+		Rootfs:          rootfs,
+		Args:            append([]string{path}, args...),
+		Env:             c.rec.Config.Env,
+		Cwd:             c.rec.Config.WorkingDir,
+		User:            c.rec.Config.User,
+		Hostname:        c.rec.Config.Hostname,
+		Tty:             c.rec.Config.Tty,
+		OpenStdin:       c.rec.Config.OpenStdin,
+		StdinOnce:       c.rec.Config.StdinOnce,
+		NetNS:           e.opt.NetNS,
+		ReadonlyRootfs:  c.rec.HostConfig.ReadonlyRootfs,
+		ShmSize:         c.rec.HostConfig.ShmSize,
+		LogPath:         c.logPath(),
+		CapAdd:          c.rec.HostConfig.CapAdd,
+		CapDrop:         c.rec.HostConfig.CapDrop,
+		Privileged:      c.rec.HostConfig.Privileged,
+		NoNewPrivileges: noNewPrivileges(c.rec.HostConfig.SecurityOpt),
+		Init:            c.rec.HostConfig.Init != nil && *c.rec.HostConfig.Init,
 		Mounts: []runtime.Mount{
 			{Source: c.resolvConfPath(), Destination: "/etc/resolv.conf"},
 			{Source: c.hostnamePath(), Destination: "/etc/hostname"},
@@ -301,6 +364,9 @@ func (e *Engine) startLocked(c *ctr) error {
 		},
 	}
 	spec.Mounts = append(spec.Mounts, userMounts...)
+	for _, u := range c.rec.HostConfig.Ulimits {
+		spec.Ulimits = append(spec.Ulimits, runtime.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
 	if c.rec.HostConfig.NetworkMode == "none" {
 		spec.NetNS, spec.NewNetNS = "", true
 	}
@@ -374,11 +440,73 @@ func (e *Engine) exited(c *ctr) {
 	c.save()
 	c.notify()
 	autoRemove := c.rec.HostConfig.AutoRemove
+	delay, restart := c.restartDelay()
 	c.mu.Unlock()
 	os.RemoveAll(c.runDir)
 	if autoRemove {
 		if err := e.remove(c, true, true); err != nil {
 			e.log.Printf("auto-removing %s: %v", c.rec.ID, err)
+		}
+		return
+	}
+	if restart {
+		go e.restartLater(c, delay)
+	}
+}
+
+// restartDelay applies the restart policy to an exit: whether to restart
+// and after how long (Docker's backoff: 100ms doubling, back to 100ms
+// after a run of 10s or more). The caller holds c.mu.
+func (c *ctr) restartDelay() (time.Duration, bool) {
+	rp := c.rec.HostConfig.RestartPolicy
+	st := c.rec.State
+	switch {
+	case c.removed || c.rec.ManuallyStopped:
+		return 0, false
+	case rp.Name == "always", rp.Name == "unless-stopped":
+	case rp.Name == "on-failure" && st.ExitCode != 0:
+		if rp.MaximumRetryCount > 0 && c.rec.RestartCount >= rp.MaximumRetryCount {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if st.FinishedAt.Sub(st.StartedAt) >= 10*time.Second {
+		c.backoff = 0
+	}
+	if c.backoff == 0 {
+		c.backoff = 100 * time.Millisecond
+	} else if c.backoff < time.Minute {
+		c.backoff *= 2
+	}
+	return c.backoff, true
+}
+
+// restartLater restarts the container after delay, unless it was stopped,
+// removed or started in between. Meanwhile it shows as restarting.
+func (e *Engine) restartLater(c *ctr, delay time.Duration) {
+	c.mu.Lock()
+	c.rec.State.Status = container.StateRestarting
+	c.notify()
+	c.mu.Unlock()
+	time.Sleep(delay)
+	c.mu.Lock()
+	ok := !c.removed && !c.rec.ManuallyStopped && c.rec.State.Status == container.StateRestarting
+	if ok {
+		c.rec.RestartCount++
+	} else if c.rec.State.Status == container.StateRestarting {
+		c.rec.State.Status = container.StateExited
+		c.notify()
+	}
+	c.mu.Unlock()
+	if ok {
+		if err := e.start(c); err != nil && statusOf(err) != 304 {
+			e.log.Printf("restarting %s: %v", c.rec.ID, err)
+			c.mu.Lock()
+			c.rec.State.Status = container.StateExited
+			c.save()
+			c.notify()
+			c.mu.Unlock()
 		}
 	}
 }
@@ -454,8 +582,22 @@ func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
 	cfgTimeout := c.rec.Config.StopTimeout
 	c.mu.Unlock()
 	if !running {
+		c.mu.Lock()
+		if c.rec.State.Status == container.StateRestarting {
+			c.rec.ManuallyStopped = true
+			c.rec.State.Status = container.StateExited
+			c.save()
+			c.notify()
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
 		return errNotModified()
 	}
+	c.mu.Lock()
+	c.rec.ManuallyStopped = true
+	c.save()
+	c.mu.Unlock()
 	if sigName == "" {
 		sigName = cfgSig
 	}
@@ -528,6 +670,11 @@ func (e *Engine) remove(c *ctr, force, withVolumes bool) error {
 	if e.names[c.rec.Name] == c.rec.ID {
 		delete(e.names, c.rec.Name)
 	}
+	for id, x := range e.execs {
+		if x.c == c {
+			delete(e.execs, id)
+		}
+	}
 	e.mu.Unlock()
 	c.notify()
 	if withVolumes {
@@ -565,4 +712,31 @@ func (e *Engine) volumesInUse() map[string][]string {
 		c.mu.Unlock()
 	}
 	return out
+}
+
+// rename gives the container a new name.
+func (e *Engine) rename(c *ctr, newName string) error {
+	if newName == "" {
+		return errInvalid(errors.New("new name cannot be blank"))
+	}
+	c.mu.Lock()
+	oldName, id := c.rec.Name, c.rec.ID
+	c.mu.Unlock()
+	if strings.TrimPrefix(newName, "/") == strings.TrimPrefix(oldName, "/") {
+		return errInvalid(errors.New("Renaming a container with the same name as its current name"))
+	}
+	full, err := e.reserveName(newName, id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.rec.Name = full
+	err = c.save()
+	c.mu.Unlock()
+	if err != nil {
+		e.releaseName(full)
+		return err
+	}
+	e.releaseName(oldName)
+	return nil
 }

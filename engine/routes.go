@@ -30,6 +30,12 @@ func (e *Engine) routes() http.Handler {
 	mux.HandleFunc("POST /containers/{id}/resize", e.postContainerResize)
 	mux.HandleFunc("GET /containers/{id}/logs", e.getContainerLogs)
 	mux.HandleFunc("DELETE /containers/{id}", e.deleteContainer)
+	mux.HandleFunc("POST /containers/{id}/exec", e.postContainerExec)
+	mux.HandleFunc("POST /containers/{id}/rename", e.postContainerRename)
+	mux.HandleFunc("GET /containers/{id}/top", e.getContainerTop)
+	mux.HandleFunc("POST /exec/{id}/start", e.postExecStart)
+	mux.HandleFunc("POST /exec/{id}/resize", e.postExecResize)
+	mux.HandleFunc("GET /exec/{id}/json", e.getExecJSON)
 
 	mux.HandleFunc("GET /volumes", e.getVolumes)
 	mux.HandleFunc("POST /volumes/create", e.postVolumesCreate)

@@ -130,3 +130,49 @@ func dial(stateDir string, req request) (*net.UnixConn, *bufio.Reader, error) {
 	}
 	return conn, br, nil
 }
+
+// ExecConn is a running exec: frames of its output (as Attach), ending
+// with the exit frame that ReadExitFrame recognizes.
+type ExecConn struct {
+	Conn   *net.UnixConn
+	Reader io.Reader
+	Pid    int
+}
+
+// Exec starts spec in the running container whose monitor is in stateDir.
+func Exec(stateDir string, spec ExecSpec) (*ExecConn, error) {
+	c, err := net.Dial("unix", filepath.Join(stateDir, attachSock))
+	if err != nil {
+		return nil, ErrNotRunning
+	}
+	conn := c.(*net.UnixConn)
+	b, _ := json.Marshal(request{Op: "exec", Exec: &spec})
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		conn.Close()
+		return nil, ErrNotRunning
+	}
+	br := bufio.NewReader(conn)
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		conn.Close()
+		return nil, ErrNotRunning
+	}
+	var msg readyMsg
+	if err := json.Unmarshal(line, &msg); err != nil || msg.Pid == 0 {
+		conn.Close()
+		if msg.Error == "" {
+			msg.Error = "exec failed"
+		}
+		return nil, &StartError{Code: msg.Code, Msg: msg.Error}
+	}
+	return &ExecConn{Conn: conn, Reader: br, Pid: msg.Pid}, nil
+}
+
+// ExitFrame reports whether a frame header is an exec's exit frame.
+func ExitFrame(hdr [8]byte) bool { return hdr[0] == streamExit }
+
+// ResizeExec sets the window size of an exec's terminal.
+func ResizeExec(stateDir, id string, height, width uint16) error {
+	_, err := call(stateDir, request{Op: "exec-resize", ID: id, Height: height, Width: width})
+	return err
+}

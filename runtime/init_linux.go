@@ -30,61 +30,31 @@ type syncMsg struct {
 // RunInit is the container's init, started by the monitor in new mount,
 // pid, uts and ipc namespaces. It prepares the root filesystem, reports
 // readiness, waits for the go-ahead and then execs the container's command,
-// which becomes PID 1. It only returns on failure.
+// which becomes PID 1 (with --init it stays PID 1 itself, reaping orphans
+// and passing signals on). It only returns on failure.
 func RunInit(stateDir string) error {
 	// Capabilities are per thread: set them on the thread that execs.
 	goruntime.LockOSThread()
 	sync := os.NewFile(initSyncFD, "sync")
-	fail := func(err error) error {
-		msg := syncMsg{Error: err.Error(), Code: 125}
-		var se *StartError
-		if errors.As(err, &se) {
-			msg.Code = se.Code
-		}
-		json.NewEncoder(sync).Encode(msg)
-		return err
-	}
 	var spec Spec
 	if err := ReadJSON(filepath.Join(stateDir, specFile), &spec); err != nil {
-		return fail(err)
+		return report(sync, err)
 	}
 	if err := setupRootfs(&spec); err != nil {
-		return fail(err)
+		return report(sync, err)
 	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
-			return fail(fmt.Errorf("sethostname: %w", err))
+			return report(sync, fmt.Errorf("sethostname: %w", err))
 		}
 	}
-	env := containerEnv(spec)
-	id, err := resolveUser("/", spec.User)
-	if err != nil {
-		return fail(&StartError{Code: 125, Msg: err.Error()})
+	p := &proc{
+		Args: spec.Args, Env: containerEnv(spec), Cwd: spec.Cwd, User: spec.User, Tty: spec.Tty,
+		CapAdd: spec.CapAdd, CapDrop: spec.CapDrop, Privileged: spec.Privileged,
+		NoNewPrivileges: spec.NoNewPrivileges, Ulimits: spec.Ulimits, createCwd: true,
 	}
-	if !hasEnv(env, "HOME") {
-		env = append(env, "HOME="+id.Home)
-	}
-	cwd := spec.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
-	if err := os.MkdirAll(cwd, 0o755); err == nil && cwd != "/" {
-		os.Chown(cwd, id.UID, id.GID)
-	}
-	if err := os.Chdir(cwd); err != nil {
-		return fail(&StartError{Code: 125, Msg: fmt.Sprintf("chdir to cwd (%q) set in config.json failed: %v", cwd, err)})
-	}
-	if len(spec.Args) == 0 {
-		return fail(&StartError{Code: 125, Msg: "no command specified"})
-	}
-	path, err := lookPath(spec.Args[0], getEnv(env, "PATH"))
-	if err != nil {
-		return fail(err)
-	}
-	if spec.Tty {
-		if err := setupConsole(); err != nil {
-			return fail(err)
-		}
+	if err := p.prepare(); err != nil {
+		return report(sync, err)
 	}
 	if err := json.NewEncoder(sync).Encode(syncMsg{Ready: true}); err != nil {
 		return err
@@ -96,15 +66,110 @@ func RunInit(stateDir string) error {
 		return errors.New("monitor went away before start")
 	}
 	goPipe.Close()
-	if err := limitCapabilities(); err != nil {
-		return fail(err)
+	if spec.Init {
+		return report(sync, p.runAsInit())
 	}
-	if err := setIdentity(id); err != nil {
-		return fail(err)
+	return report(sync, p.exec())
+}
+
+// report sends a failure to the monitor on the sync pipe and returns it.
+func report(sync *os.File, err error) error {
+	msg := syncMsg{Error: err.Error(), Code: 125}
+	var se *StartError
+	if errors.As(err, &se) {
+		msg.Code = se.Code
+	}
+	json.NewEncoder(sync).Encode(msg)
+	return err
+}
+
+// proc is a process to start in the container: its command, or an exec.
+type proc struct {
+	Args            []string
+	Env             []string
+	Cwd             string
+	User            string
+	Tty             bool
+	CapAdd, CapDrop []string
+	Privileged      bool
+	NoNewPrivileges bool
+	Ulimits         []Ulimit
+	// createCwd makes a missing working directory (the container's
+	// command); an exec's must exist.
+	createCwd bool
+
+	path string
+	id   identity
+}
+
+// prepare resolves the user, the working directory and the executable,
+// and sets up the terminal: everything that can fail with an error the
+// user should see, before the process is released.
+func (p *proc) prepare() error {
+	id, err := resolveUser("/", p.User)
+	if err != nil {
+		return &StartError{Code: 125, Msg: err.Error()}
+	}
+	p.id = id
+	if !hasEnv(p.Env, "HOME") {
+		p.Env = append(p.Env, "HOME="+id.Home)
+	}
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	if p.createCwd && cwd != "/" {
+		if err := os.MkdirAll(cwd, 0o755); err == nil {
+			os.Chown(cwd, id.UID, id.GID)
+		}
+	}
+	if err := os.Chdir(cwd); err != nil {
+		return &StartError{Code: 126, Msg: fmt.Sprintf("chdir to cwd (%q) set in config.json failed: %v", cwd, errors.Unwrap(err))}
+	}
+	if len(p.Args) == 0 {
+		return &StartError{Code: 125, Msg: "no command specified"}
+	}
+	p.path, err = lookPath(p.Args[0], getEnv(p.Env, "PATH"))
+	if err != nil {
+		return err
+	}
+	if p.Tty {
+		if err := setupConsole(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// limit applies resource limits, capabilities, no_new_privs and the
+// user's identity, in that order (setuid needs CAP_SETUID).
+func (p *proc) limit() error {
+	if err := setRlimits(p.Ulimits); err != nil {
+		return err
+	}
+	caps, err := CapabilitySet(p.CapAdd, p.CapDrop, p.Privileged)
+	if err != nil {
+		return err
+	}
+	if err := setCapabilities(caps); err != nil {
+		return err
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("setting no_new_privs: %w", err)
+		}
+	}
+	return setIdentity(p.id)
+}
+
+// exec replaces this process with the command; it returns only on failure.
+func (p *proc) exec() error {
+	if err := p.limit(); err != nil {
+		return err
 	}
 	unix.CloseOnExec(initSyncFD)
-	err = unix.Exec(path, spec.Args, env)
-	return fail(&StartError{Code: 126, Msg: fmt.Sprintf("exec: %q: %v", spec.Args[0], err)})
+	err := unix.Exec(p.path, p.Args, p.Env)
+	return &StartError{Code: 126, Msg: fmt.Sprintf("exec: %q: %v", p.Args[0], err)}
 }
 
 func setIdentity(id identity) error {

@@ -22,13 +22,16 @@ import (
 
 // request is the first line a client sends on a monitor's attach socket.
 type request struct {
-	// Op is "attach", "resize" or "start".
-	Op     string `json:"op"`
-	Stdin  bool   `json:"stdin,omitempty"`
-	Stdout bool   `json:"stdout,omitempty"`
-	Stderr bool   `json:"stderr,omitempty"`
-	Height uint16 `json:"height,omitempty"`
-	Width  uint16 `json:"width,omitempty"`
+	// Op is "attach", "resize", "start", "exec" or "exec-resize".
+	Op string `json:"op"`
+	// Exec is the process to run, for "exec"; ID names it for "exec-resize".
+	Exec   *ExecSpec `json:"exec,omitempty"`
+	ID     string    `json:"id,omitempty"`
+	Stdin  bool      `json:"stdin,omitempty"`
+	Stdout bool      `json:"stdout,omitempty"`
+	Stderr bool      `json:"stderr,omitempty"`
+	Height uint16    `json:"height,omitempty"`
+	Width  uint16    `json:"width,omitempty"`
 }
 
 // readyMsg is the monitor's one-line report to the engine once the
@@ -61,6 +64,10 @@ type monitor struct {
 	master  *os.File
 	started chan struct{}
 	goW     *os.File
+	// pid is the container's init; execs join its namespaces.
+	pid int
+	// execMasters are the terminals of running execs, by exec ID.
+	execMasters map[string]*os.File
 }
 
 // RunMonitor supervises the container whose spec is in stateDir: it starts
@@ -70,7 +77,7 @@ type monitor struct {
 func RunMonitor(stateDir string) error {
 	ready := os.Stdout
 	report := func(m readyMsg) { json.NewEncoder(ready).Encode(m) }
-	m := &monitor{stateDir: stateDir, started: make(chan struct{})}
+	m := &monitor{stateDir: stateDir, started: make(chan struct{}), execMasters: map[string]*os.File{}}
 	if err := ReadJSON(filepath.Join(stateDir, specFile), &m.spec); err != nil {
 		report(readyMsg{Error: err.Error(), Code: 125})
 		return err
@@ -195,6 +202,7 @@ func (m *monitor) run(report func(readyMsg)) error {
 		}()
 	}
 	os.WriteFile(filepath.Join(m.stateDir, pidFile), []byte(fmt.Sprint(os.Getpid())), 0o644)
+	m.pid = cmd.Process.Pid
 	report(readyMsg{Pid: cmd.Process.Pid})
 	os.Stdout.Close()
 	go m.serve(ln)
@@ -332,12 +340,24 @@ func (m *monitor) handle(conn net.Conn) {
 		m.mu.Unlock()
 		conn.Write([]byte("ok\n"))
 		conn.Close()
-	case "resize":
-		if m.master != nil {
-			unix.IoctlSetWinsize(int(m.master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: req.Height, Col: req.Width})
+	case "resize", "exec-resize":
+		master := m.master
+		if req.Op == "exec-resize" {
+			m.mu.Lock()
+			master = m.execMasters[req.ID]
+			m.mu.Unlock()
+		}
+		if master != nil {
+			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: req.Height, Col: req.Width})
 		}
 		conn.Write([]byte("ok\n"))
 		conn.Close()
+	case "exec":
+		if req.Exec == nil {
+			conn.Close()
+			return
+		}
+		m.exec(conn, br, req.Exec)
 	case "attach":
 		c := &client{conn: conn, stdout: req.Stdout, stderr: req.Stderr}
 		m.mu.Lock()

@@ -30,11 +30,13 @@ func setupRootfs(spec *Spec) error {
 	if err := mountSys(root); err != nil {
 		return err
 	}
-	if err := mountDev(root, spec.ShmSize); err != nil {
+	if err := mountDev(root, spec.ShmSize, spec.Privileged); err != nil {
 		return err
 	}
-	if err := maskPaths(root); err != nil {
-		return err
+	if !spec.Privileged {
+		if err := maskPaths(root); err != nil {
+			return err
+		}
 	}
 	for _, m := range spec.Mounts {
 		if err := mountOne(root, m); err != nil {
@@ -92,7 +94,9 @@ func mountSys(root string) error {
 	return nil
 }
 
-func mountDev(root string, shmSize int64) error {
+// mountDev makes the container's /dev: a tmpfs with the standard nodes,
+// or with privileged every device of the host.
+func mountDev(root string, shmSize int64, privileged bool) error {
 	dev, err := mkdirIn(root, "/dev")
 	if err != nil {
 		return err
@@ -100,7 +104,11 @@ func mountDev(root string, shmSize int64) error {
 	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
 		return fmt.Errorf("mounting /dev: %w", err)
 	}
-	for _, d := range devices {
+	nodes := devices
+	if privileged {
+		nodes = hostDevices()
+	}
+	for _, d := range nodes {
 		target := filepath.Join(dev, d)
 		if err := os.WriteFile(target, nil, 0o666); err != nil {
 			return err
@@ -240,4 +248,19 @@ func pivotRoot(root string) error {
 		return fmt.Errorf("detaching the old root: %w", err)
 	}
 	return os.Chdir("/")
+}
+
+// hostDevices lists the character and block devices directly in /dev.
+func hostDevices() []string {
+	ents, err := os.ReadDir("/dev")
+	if err != nil {
+		return devices
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type()&(os.ModeDevice|os.ModeCharDevice) != 0 && e.Name() != "ptmx" && e.Name() != "console" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/moby/sys/capability"
 	"golang.org/x/sys/unix"
@@ -17,24 +18,133 @@ var defaultCaps = []capability.Cap{
 	capability.CAP_KILL, capability.CAP_AUDIT_WRITE,
 }
 
-// limitCapabilities leaves the calling thread (init locks itself to one)
-// Docker's default capabilities: in the bounding, permitted, effective and
-// inheritable sets. A non-root user loses the permitted and effective ones
-// at setuid, as with Docker.
-func limitCapabilities() error {
-	caps, err := capability.NewPid2(0)
+// CapabilitySet is Docker's default set changed by --cap-add and
+// --cap-drop (names with or without CAP_, any case, or ALL), or every
+// capability with --privileged.
+func CapabilitySet(add, drop []string, privileged bool) ([]capability.Cap, error) {
+	all := capability.ListKnown()
+	last, err := capability.LastCap()
+	if err == nil {
+		known := all[:0:0]
+		for _, c := range all {
+			if c <= last {
+				known = append(known, c)
+			}
+		}
+		all = known
+	}
+	if privileged {
+		return all, nil
+	}
+	set := map[capability.Cap]bool{}
+	for _, c := range defaultCaps {
+		set[c] = true
+	}
+	byName := map[string]capability.Cap{}
+	for _, c := range all {
+		byName[strings.ToUpper(c.String())] = c
+	}
+	parse := func(flag, name string) ([]capability.Cap, error) {
+		n := strings.TrimPrefix(strings.ToUpper(name), "CAP_")
+		if n == "ALL" {
+			return all, nil
+		}
+		c, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("invalid %s: unknown capability: %q", flag, "CAP_"+n)
+		}
+		return []capability.Cap{c}, nil
+	}
+	for _, name := range drop {
+		cs, err := parse("CapDrop", name)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			delete(set, c)
+		}
+	}
+	for _, name := range add {
+		cs, err := parse("CapAdd", name)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			set[c] = true
+		}
+	}
+	out := make([]capability.Cap, 0, len(set))
+	for _, c := range all {
+		if set[c] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// setCapabilities leaves the calling thread (init locks itself to one)
+// exactly caps: in the bounding, permitted, effective and inheritable
+// sets. A non-root user loses the permitted and effective ones at setuid,
+// as with Docker.
+func setCapabilities(caps []capability.Cap) error {
+	c, err := capability.NewPid2(0)
 	if err != nil {
 		return err
 	}
-	if err := caps.Load(); err != nil {
+	if err := c.Load(); err != nil {
 		return err
 	}
-	for _, which := range []capability.CapType{capability.BOUNDING, capability.PERMITTED, capability.EFFECTIVE, capability.INHERITABLE} {
-		caps.Clear(which)
-		caps.Set(which, defaultCaps...)
+	// Never more than this process has (rootless: the user namespace's;
+	// as root, what the host gave root).
+	have := caps[:0:0]
+	for _, cp := range caps {
+		if c.Get(capability.BOUNDING, cp) && c.Get(capability.PERMITTED, cp) {
+			have = append(have, cp)
+		}
 	}
-	if err := caps.Apply(capability.CAPS | capability.BOUNDS); err != nil {
+	for _, which := range []capability.CapType{capability.BOUNDING, capability.PERMITTED, capability.EFFECTIVE, capability.INHERITABLE} {
+		c.Clear(which)
+		c.Set(which, have...)
+	}
+	if err := c.Apply(capability.BOUNDS); err != nil {
+		return fmt.Errorf("setting the capability bounding set: %w", err)
+	}
+	if err := c.Apply(capability.CAPS); err != nil {
 		return fmt.Errorf("setting capabilities: %w", err)
+	}
+	return nil
+}
+
+// rlimits maps Docker's ulimit names to resources.
+var rlimits = map[string]int{
+	"as": unix.RLIMIT_AS, "core": unix.RLIMIT_CORE, "cpu": unix.RLIMIT_CPU, "data": unix.RLIMIT_DATA,
+	"fsize": unix.RLIMIT_FSIZE, "locks": unix.RLIMIT_LOCKS, "memlock": unix.RLIMIT_MEMLOCK,
+	"msgqueue": unix.RLIMIT_MSGQUEUE, "nice": unix.RLIMIT_NICE, "nofile": unix.RLIMIT_NOFILE,
+	"nproc": unix.RLIMIT_NPROC, "rss": unix.RLIMIT_RSS, "rtprio": unix.RLIMIT_RTPRIO,
+	"rttime": unix.RLIMIT_RTTIME, "sigpending": unix.RLIMIT_SIGPENDING, "stack": unix.RLIMIT_STACK,
+}
+
+// ValidateUlimit checks a ulimit's name and values.
+func ValidateUlimit(u Ulimit) error {
+	if _, ok := rlimits[u.Name]; !ok {
+		return fmt.Errorf("invalid ulimit type: %s", u.Name)
+	}
+	if u.Soft > u.Hard && u.Hard >= 0 {
+		return fmt.Errorf("ulimit soft limit must be less than or equal to hard limit: %d > %d", u.Soft, u.Hard)
+	}
+	return nil
+}
+
+func setRlimits(us []Ulimit) error {
+	for _, u := range us {
+		r, ok := rlimits[u.Name]
+		if !ok {
+			return fmt.Errorf("invalid ulimit type: %s", u.Name)
+		}
+		lim := unix.Rlimit{Cur: uint64(u.Soft), Max: uint64(u.Hard)}
+		if err := unix.Setrlimit(r, &lim); err != nil {
+			return &StartError{Code: 125, Msg: fmt.Sprintf("error setting rlimit type %s: %v", u.Name, err)}
+		}
 	}
 	return nil
 }

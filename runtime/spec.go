@@ -38,6 +38,36 @@ type Spec struct {
 	ShmSize        int64   `json:"shmSize,omitempty"`
 	// LogPath is the json-file log the monitor writes.
 	LogPath string `json:"logPath"`
+
+	// CapAdd and CapDrop change Docker's default capability set
+	// ("ALL" means every one); Privileged gives all of them.
+	CapAdd          []string `json:"capAdd,omitempty"`
+	CapDrop         []string `json:"capDrop,omitempty"`
+	Privileged      bool     `json:"privileged,omitempty"`
+	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
+	Ulimits         []Ulimit `json:"ulimits,omitempty"`
+	// Init keeps a reaping init as PID 1 with the command as its child.
+	Init bool `json:"init,omitempty"`
+}
+
+// Ulimit is a resource limit (setrlimit) by Docker's name: nofile, nproc...
+type Ulimit struct {
+	Name string `json:"name"`
+	Soft int64  `json:"soft"`
+	Hard int64  `json:"hard"`
+}
+
+// ExecSpec is a process to run in a running container (docker exec).
+type ExecSpec struct {
+	ID   string   `json:"id"`
+	Args []string `json:"args"`
+	// Env is the container's environment plus the exec's own.
+	Env        []string `json:"env"`
+	Cwd        string   `json:"cwd"`
+	User       string   `json:"user"`
+	Tty        bool     `json:"tty"`
+	Stdin      bool     `json:"stdin"`
+	Privileged bool     `json:"privileged,omitempty"`
 }
 
 // Mount is a bind mount (or, with Type "tmpfs", a tmpfs) in the container.

@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/cli"
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/runtime"
+	_ "github.com/skiff-dev/skiff/runtime/nsenter" // joins a container's namespaces for exec
 	"github.com/skiff-dev/skiff/userns"
 	"github.com/spf13/pflag"
 	"go.podman.io/storage/pkg/reexec"
@@ -66,6 +67,10 @@ func run(args []string) int {
 			err := runtime.RunInit(args[1])
 			fmt.Fprintln(os.Stderr, "skiff init:", err)
 			return 127
+		case "__exec":
+			err := runtime.RunExec()
+			fmt.Fprintln(os.Stderr, "skiff exec:", err)
+			return 126
 		case "engine":
 			if err := engine.Main(args); err != nil {
 				fmt.Fprintln(os.Stderr, "skiff engine:", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	units "github.com/docker/go-units"
@@ -23,6 +24,9 @@ type runFlags struct {
 	stopTimeout                            int
 	env, envFile, labels, addHosts, dns    []string
 	volumes, mounts, volumesFrom, tmpfs    []string
+	init, privileged                       bool
+	restart                                string
+	ulimits, capAdd, capDrop, securityOpts []string
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
@@ -54,6 +58,13 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	fs.BoolVar(&f.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
+	fs.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
+	fs.StringVar(&f.restart, "restart", "no", "Restart policy to apply when a container exits")
+	fs.StringArrayVar(&f.ulimits, "ulimit", nil, "Ulimit options")
+	fs.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
+	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities")
+	fs.StringArrayVar(&f.securityOpts, "security-opt", nil, "Security Options")
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -122,6 +133,23 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		if name, ip, ok := strings.Cut(h, ":"); !ok || name == "" || ip == "" {
 			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
 		}
+	}
+	hc.Privileged, hc.CapAdd, hc.CapDrop, hc.SecurityOpt = f.privileged, f.capAdd, f.capDrop, f.securityOpts
+	if fs.Changed("init") {
+		init := f.init
+		hc.Init = &init
+	}
+	rp, err := parseRestart(f.restart)
+	if err != nil {
+		return cli.RunOptions{}, err
+	}
+	hc.RestartPolicy = rp
+	for _, u := range f.ulimits {
+		ul, err := units.ParseUlimit(u)
+		if err != nil {
+			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--ulimit\" flag: %v", u, err)
+		}
+		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: ul.Name, Soft: ul.Soft, Hard: ul.Hard})
 	}
 	hc.Binds = f.volumes
 	hc.VolumesFrom = f.volumesFrom
@@ -220,4 +248,18 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// parseRestart reads --restart: no, always, unless-stopped, on-failure[:N].
+func parseRestart(v string) (container.RestartPolicy, error) {
+	name, count, hasCount := strings.Cut(v, ":")
+	rp := container.RestartPolicy{Name: container.RestartPolicyMode(name)}
+	if hasCount {
+		n, err := strconv.Atoi(count)
+		if err != nil {
+			return rp, fmt.Errorf("invalid restart policy format: maximum retry count must be an integer")
+		}
+		rp.MaximumRetryCount = n
+	}
+	return rp, nil
 }

@@ -1,0 +1,275 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/term"
+	"github.com/skiff-dev/skiff/runtime"
+)
+
+// execState is one `exec` instance, kept in memory as Docker does.
+type execState struct {
+	mu       sync.Mutex
+	id       string
+	c        *ctr
+	cfg      container.ExecCreateRequest
+	started  bool
+	running  bool
+	exitCode *int
+	pid      int
+}
+
+func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	var req container.ExecCreateRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+		return
+	}
+	if len(req.Cmd) == 0 {
+		writeError(w, errInvalid(errors.New("No exec command specified")))
+		return
+	}
+	c.mu.Lock()
+	running := c.running()
+	c.mu.Unlock()
+	if !running {
+		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
+		return
+	}
+	x := &execState{id: newID(), c: c, cfg: req}
+	e.mu.Lock()
+	e.execs[x.id] = x
+	e.mu.Unlock()
+	writeJSON(w, http.StatusCreated, container.ExecCreateResponse{ID: x.id})
+}
+
+func (e *Engine) lookupExec(w http.ResponseWriter, r *http.Request) (*execState, bool) {
+	e.mu.Lock()
+	x, ok := e.execs[r.PathValue("id")]
+	e.mu.Unlock()
+	if !ok {
+		writeError(w, errNotFound(fmt.Errorf("No such exec instance: %s", r.PathValue("id"))))
+	}
+	return x, ok
+}
+
+// execSpec is the exec's process: the container's environment, user and
+// working directory unless the exec sets its own.
+func (x *execState) spec() runtime.ExecSpec {
+	c := x.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	env := mergeEnv(x.cfg.Env, c.rec.Config.Env)
+	if c.rec.Config.Hostname != "" {
+		env = mergeEnv(env, []string{"HOSTNAME=" + c.rec.Config.Hostname})
+	}
+	user, cwd := x.cfg.User, x.cfg.WorkingDir
+	if user == "" {
+		user = c.rec.Config.User
+	}
+	if cwd == "" {
+		cwd = c.rec.Config.WorkingDir
+	}
+	return runtime.ExecSpec{
+		ID: x.id, Args: x.cfg.Cmd, Env: env, Cwd: cwd, User: user,
+		Tty: x.cfg.Tty, Stdin: x.cfg.AttachStdin, Privileged: x.cfg.Privileged,
+	}
+}
+
+func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
+	x, ok := e.lookupExec(w, r)
+	if !ok {
+		return
+	}
+	var req container.ExecStartRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+			return
+		}
+	}
+	x.mu.Lock()
+	if x.started {
+		x.mu.Unlock()
+		writeError(w, errConflict(fmt.Errorf("Error: Exec command %s is already running", x.id)))
+		return
+	}
+	x.started = true
+	x.mu.Unlock()
+	c := x.c
+	c.mu.Lock()
+	running, runDir := c.running(), c.runDir
+	c.mu.Unlock()
+	if !running {
+		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
+		return
+	}
+	spec := x.spec()
+	if req.Detach {
+		ec, err := runtime.Exec(runDir, spec)
+		if err != nil {
+			x.finish(startCode(err))
+			writeError(w, fmt.Errorf("OCI runtime exec failed: exec failed: unable to start container process: %w: unknown", err))
+			return
+		}
+		x.begin(ec.Pid)
+		go func() {
+			defer ec.Conn.Close()
+			x.finish(pumpExec(io.Discard, ec.Reader, true))
+		}()
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		writeError(w, errors.New("connection cannot be hijacked"))
+		return
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	ctype := "application/vnd.docker.raw-stream"
+	if !spec.Tty {
+		ctype = "application/vnd.docker.multiplexed-stream"
+	}
+	if r.Header.Get("Upgrade") != "" {
+		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", ctype)
+	} else {
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", ctype)
+	}
+	ec, err := runtime.Exec(runDir, spec)
+	if err != nil {
+		x.finish(startCode(err))
+		msg := fmt.Sprintf("OCI runtime exec failed: exec failed: unable to start container process: %v: unknown\r\n", err)
+		writeFrame(conn, "stderr", []byte(msg), spec.Tty)
+		return
+	}
+	defer ec.Conn.Close()
+	x.begin(ec.Pid)
+	if spec.Stdin {
+		keys := []byte{16, 17}
+		if x.cfg.DetachKeys != "" {
+			if k, err := term.ToBytes(x.cfg.DetachKeys); err == nil {
+				keys = k
+			}
+		}
+		go func() {
+			_, err := io.Copy(ec.Conn, term.NewEscapeProxy(buf.Reader, keys))
+			var esc term.EscapeError
+			if errors.As(err, &esc) {
+				conn.Close()
+				return
+			}
+			ec.Conn.CloseWrite()
+		}()
+	}
+	x.finish(pumpExec(conn, ec.Reader, spec.Tty))
+}
+
+func startCode(err error) int {
+	var se *runtime.StartError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 126
+}
+
+func (x *execState) begin(pid int) {
+	x.mu.Lock()
+	x.running, x.pid = true, pid
+	x.mu.Unlock()
+}
+
+func (x *execState) finish(code int) {
+	x.mu.Lock()
+	x.running = false
+	x.exitCode = &code
+	x.mu.Unlock()
+}
+
+// pumpExec copies an exec's output frames to w until its exit frame, and
+// returns the exit code (126 if the stream ended without one).
+func pumpExec(w io.Writer, r io.Reader, tty bool) int {
+	var hdr [8]byte
+	buf := make([]byte, 32*1024)
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return 126
+		}
+		n := int(binary.BigEndian.Uint32(hdr[4:]))
+		if n > len(buf) {
+			buf = make([]byte, n)
+		}
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			return 126
+		}
+		if runtime.ExitFrame(hdr) {
+			return int(binary.BigEndian.Uint32(buf[:4]))
+		}
+		if !tty {
+			w.Write(hdr[:])
+		}
+		w.Write(buf[:n])
+	}
+}
+
+func (e *Engine) getExecJSON(w http.ResponseWriter, r *http.Request) {
+	x, ok := e.lookupExec(w, r)
+	if !ok {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var entry string
+	var args []string
+	if len(x.cfg.Cmd) > 0 {
+		entry, args = x.cfg.Cmd[0], x.cfg.Cmd[1:]
+	}
+	priv := x.cfg.Privileged
+	writeJSON(w, http.StatusOK, container.ExecInspectResponse{
+		ID:          x.id,
+		Running:     x.running,
+		ExitCode:    x.exitCode,
+		OpenStdin:   x.cfg.AttachStdin,
+		OpenStdout:  x.cfg.AttachStdout,
+		OpenStderr:  x.cfg.AttachStderr,
+		ContainerID: x.c.rec.ID,
+		Pid:         x.pid,
+		CanRemove:   !x.running && x.started,
+		ProcessConfig: &container.ExecProcessConfig{
+			Tty: x.cfg.Tty, Entrypoint: entry, Arguments: nonNil(args), Privileged: &priv, User: x.cfg.User,
+		},
+	})
+}
+
+func (e *Engine) postExecResize(w http.ResponseWriter, r *http.Request) {
+	x, ok := e.lookupExec(w, r)
+	if !ok {
+		return
+	}
+	h, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+	wd, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+	if err1 != nil || err2 != nil {
+		writeError(w, errInvalid(errors.New("invalid height or width")))
+		return
+	}
+	if err := runtime.ResizeExec(x.c.runDir, x.id, uint16(h), uint16(wd)); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
