@@ -517,7 +517,7 @@ func (e *Engine) recover(c *ctr) {
 	if c.rec.State.Status != container.StateRunning {
 		return
 	}
-	if c.rec.State.Pid > 0 && syscall.Kill(c.rec.State.Pid, 0) == nil {
+	if c.rec.State.Pid > 0 && runtime.Alive(c.rec.State.Pid) {
 		// Still running under a monitor from an earlier engine: it keeps
 		// running; exit tracking resumes when the monitor's socket closes.
 		go e.follow(c)
@@ -532,7 +532,7 @@ func (e *Engine) follow(c *ctr) {
 		if _, err := runtime.ReadExit(c.runDir); err == nil {
 			break
 		}
-		if syscall.Kill(c.rec.State.Pid, 0) != nil {
+		if !runtime.Alive(c.rec.State.Pid) {
 			time.Sleep(200 * time.Millisecond)
 			if _, err := runtime.ReadExit(c.runDir); err != nil {
 				break
@@ -549,6 +549,11 @@ func (e *Engine) signal(c *ctr, sig syscall.Signal) error {
 	defer c.mu.Unlock()
 	if !c.running() {
 		return errConflict(fmt.Errorf("container %s is not running", c.rec.ID))
+	}
+	// Through the monitor, which can signal the container even after an
+	// engine restart put the engine in another user namespace.
+	if err := runtime.Signal(c.runDir, sig); err == nil {
+		return nil
 	}
 	if err := syscall.Kill(c.rec.State.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err

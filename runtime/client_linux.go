@@ -98,13 +98,13 @@ func Attach(stateDir string, stdin, stdout, stderr bool) (*net.UnixConn, io.Read
 	return conn, br, nil
 }
 
+// call makes a one-shot request that the monitor answers "ok".
 func call(stateDir string, req request) (string, error) {
-	conn, br, err := dial(stateDir, req)
+	conn, _, err := dial(stateDir, req)
 	if err != nil {
 		return "", err
 	}
 	conn.Close()
-	_ = br
 	return "ok", nil
 }
 
@@ -175,4 +175,17 @@ func ExitFrame(hdr [8]byte) bool { return hdr[0] == streamExit }
 func ResizeExec(stateDir, id string, height, width uint16) error {
 	_, err := call(stateDir, request{Op: "exec-resize", ID: id, Height: height, Width: width})
 	return err
+}
+
+// Signal sends sig to the container's PID 1 through its monitor.
+func Signal(stateDir string, sig syscall.Signal) error {
+	_, err := call(stateDir, request{Op: "signal", Signal: int(sig)})
+	return err
+}
+
+// Alive reports whether a process exists; one we may not signal (another
+// user namespace) exists too.
+func Alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

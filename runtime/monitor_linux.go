@@ -22,8 +22,10 @@ import (
 
 // request is the first line a client sends on a monitor's attach socket.
 type request struct {
-	// Op is "attach", "resize", "start", "exec" or "exec-resize".
+	// Op is "attach", "resize", "start", "exec", "exec-resize" or "signal".
 	Op string `json:"op"`
+	// Signal is the signal number, for "signal".
+	Signal int `json:"signal,omitempty"`
 	// Exec is the process to run, for "exec"; ID names it for "exec-resize".
 	Exec   *ExecSpec `json:"exec,omitempty"`
 	ID     string    `json:"id,omitempty"`
@@ -351,6 +353,15 @@ func (m *monitor) handle(conn net.Conn) {
 			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: req.Height, Col: req.Width})
 		}
 		conn.Write([]byte("ok\n"))
+		conn.Close()
+	case "signal":
+		// The monitor lives in the container's user namespace: it can signal
+		// the container where a restarted engine (a new namespace) cannot.
+		if err := syscall.Kill(m.pid, syscall.Signal(req.Signal)); err != nil {
+			conn.Write([]byte("err " + err.Error() + "\n"))
+		} else {
+			conn.Write([]byte("ok\n"))
+		}
 		conn.Close()
 	case "exec":
 		if req.Exec == nil {

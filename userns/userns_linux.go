@@ -57,6 +57,11 @@ func RunParent(opt Opt) error {
 	if err := os.MkdirAll(opt.StateDir, 0o700); err != nil {
 		return err
 	}
+	// An engine killed with SIGKILL leaves its state (a read-only
+	// child_pid, sockets) behind: start clean, as rootlesskit's CLI does.
+	if err := parent.InitStateDir(opt.StateDir); err != nil {
+		return err
+	}
 	source, err := subidSource(opt)
 	if err != nil {
 		return err
