@@ -182,6 +182,10 @@ type Manager interface {
 	// retries briefly while the kernel still reports EBUSY). Destroying a
 	// cgroup that does not exist is not an error.
 	Destroy(name string) error
+	// ProcsFiles are the cgroup.procs files of the container's cgroup(s):
+	// a process that writes "0" to each joins them itself (an exec does, in
+	// the container, before it switches user). None when Create made nothing.
+	ProcsFiles(name string) []string
 	// Available reports which limits this manager can apply.
 	Available() Capabilities
 	// Version is 1 or 2.

@@ -688,3 +688,21 @@ func SetupUserV1(root, userName string, uid, gid int) ([]string, error) {
 	}
 	return dirs, nil
 }
+
+// ProcsFiles lists the container's cgroup.procs file in every hierarchy.
+func (m *v1) ProcsFiles(name string) []string {
+	if checkName(name) != nil {
+		return nil
+	}
+	var out []string
+	for i := range m.mounts {
+		mt := &m.mounts[i]
+		if !m.usable(mt) {
+			continue
+		}
+		if d := filepath.Join(mt.point, m.parent, name); exists(d) {
+			out = append(out, filepath.Join(d, "cgroup.procs"))
+		}
+	}
+	return out
+}

@@ -614,3 +614,14 @@ func (m *v2) probe(base, file, marker string) bool {
 }
 
 var _ Manager = (*v2)(nil)
+
+// ProcsFiles is the container's cgroup.procs, when it has a cgroup.
+func (m *v2) ProcsFiles(name string) []string {
+	if checkName(name) != nil {
+		return nil
+	}
+	if dir := m.dir(name); exists(dir) {
+		return []string{filepath.Join(dir, "cgroup.procs")}
+	}
+	return nil
+}

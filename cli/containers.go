@@ -385,8 +385,11 @@ func (c *CLI) printObjects(objs []json.RawMessage, format string) error {
 		return err
 	}
 	for _, raw := range objs {
+		// Numbers stay as written (33554432, not 3.3554432e+07).
 		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
 			return err
 		}
 		if err := t.Execute(c.Out, v); err != nil {

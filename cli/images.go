@@ -238,5 +238,9 @@ func (c *CLI) Info(ctx context.Context) error {
 	}
 	fmt.Fprintf(c.Out, " Kernel Version: %s\n Operating System: %s\n OSType: %s\n Architecture: %s\n CPUs: %d\n Total Memory: %s\n Name: %s\n Docker Root Dir: %s\n",
 		i.KernelVersion, i.OperatingSystem, i.OSType, i.Architecture, i.NCPU, units.BytesSize(float64(i.MemTotal)), i.Name, i.DockerRootDir)
+	fmt.Fprintf(c.Out, " Resource limits: memory=%v swap=%v cpu=%v cpuset=%v pids=%v\n", i.MemoryLimit, i.SwapLimit, i.CPUShares, i.CPUSet, i.PidsLimit)
+	for _, w := range i.Warnings {
+		fmt.Fprintln(c.Err, w)
+	}
 	return nil
 }

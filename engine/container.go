@@ -83,7 +83,11 @@ func (c *ctr) notify() {
 	c.changed = make(chan struct{})
 }
 
-func (c *ctr) running() bool { return c.rec.State.Status == container.StateRunning }
+// running reports whether the container's process is alive (a paused
+// one is). The caller holds c.mu.
+func (c *ctr) running() bool {
+	return c.rec.State.Status == container.StateRunning || c.rec.State.Status == container.StatePaused
+}
 
 func loadRecord(dir string) (*ctr, error) {
 	c := &ctr{dir: dir, changed: make(chan struct{})}

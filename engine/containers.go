@@ -550,6 +550,8 @@ func statusText(c *ctr) string {
 		return "Removal In Progress"
 	case st.Status == container.StateRunning:
 		return "Up " + units.HumanDuration(time.Since(st.StartedAt))
+	case st.Status == container.StatePaused:
+		return "Up " + units.HumanDuration(time.Since(st.StartedAt)) + " (Paused)"
 	case st.Status == container.StateRestarting:
 		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.FinishedAt)))
 	case st.Status == container.StateExited:

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/images"
 	"github.com/skiff-dev/skiff/volumes"
@@ -42,7 +43,11 @@ type Engine struct {
 	opt     Options
 	images  *images.Store
 	volumes *volumes.Store
-	log     *log.Logger
+	// cgroups applies resource limits; nil (with cgroupErr saying why)
+	// when this host offers none.
+	cgroups   cgroups.Manager
+	cgroupErr error
+	log       *log.Logger
 
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
@@ -86,6 +91,10 @@ func New(opt Options) (*Engine, error) {
 		execs:      map[string]*execState{},
 		names:      map[string]string{},
 		started:    time.Now(),
+	}
+	e.cgroups, e.cgroupErr = cgroups.Detect(cgroups.Options{Rootless: opt.Paths.Rootless, UID: config.HostUID()})
+	if e.cgroupErr != nil {
+		e.log.Printf("no resource limits: %v", e.cgroupErr)
 	}
 	if err := e.loadContainers(); err != nil {
 		st.Shutdown(false)

@@ -25,6 +25,8 @@ type execState struct {
 	running  bool
 	exitCode *int
 	pid      int
+	// cgroupProcs are the container's cgroup.procs files, for the exec to join.
+	cgroupProcs []string
 }
 
 func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +51,9 @@ func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := &execState{id: newID(), c: c, cfg: req}
+	if e.cgroups != nil {
+		x.cgroupProcs = e.cgroups.ProcsFiles(c.rec.ID)
+	}
 	e.mu.Lock()
 	e.execs[x.id] = x
 	e.mu.Unlock()
@@ -85,6 +90,7 @@ func (x *execState) spec() runtime.ExecSpec {
 	return runtime.ExecSpec{
 		ID: x.id, Args: x.cfg.Cmd, Env: env, Cwd: cwd, User: user,
 		Tty: x.cfg.Tty, Stdin: x.cfg.AttachStdin, Privileged: x.cfg.Privileged,
+		CgroupProcs: x.cgroupProcs,
 	}
 }
 

@@ -82,6 +82,9 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 	if err := validateHostConfig(req.HostConfig); err != nil {
 		return nil, errInvalid(err)
 	}
+	if err := e.checkResources(req.HostConfig); err != nil {
+		return nil, err
+	}
 	id := newID()
 	fullName, err := e.reserveName(name, id)
 	if err != nil {
@@ -328,13 +331,18 @@ func (e *Engine) startLocked(c *ctr) error {
 	if path == "" {
 		return errInvalid(errors.New("no command specified"))
 	}
+	if err := e.createCgroup(c); err != nil {
+		return err
+	}
 	rootfs, err := e.images.Mount(c.rec.ID, "")
 	if err != nil {
+		e.destroyCgroup(c)
 		return fmt.Errorf("mounting the container's filesystem: %w", err)
 	}
 	userMounts, releaseMounts, err := e.runtimeMounts(c, rootfs)
 	if err != nil {
 		e.images.Unmount(c.rec.ID, true)
+		e.destroyCgroup(c)
 		return err
 	}
 	spec := runtime.Spec{
@@ -371,9 +379,18 @@ func (e *Engine) startLocked(c *ctr) error {
 		spec.NetNS, spec.NewNetNS = "", true
 	}
 	proc, err := runtime.Start(c.runDir, spec)
+	if err == nil && e.cgroups != nil {
+		// Join before the init switches to the container's user.
+		if aerr := e.cgroups.Add(c.rec.ID, proc.Pid); aerr != nil {
+			syscall.Kill(proc.Pid, syscall.SIGKILL)
+			<-proc.Done
+			err = fmt.Errorf("joining the container's cgroup: %w", aerr)
+		}
+	}
 	if err != nil {
 		releaseMounts()
 		e.images.Unmount(c.rec.ID, true)
+		e.destroyCgroup(c)
 		var se *runtime.StartError
 		code := 128
 		msg := err.Error()
@@ -422,6 +439,12 @@ func (e *Engine) exited(c *ctr) {
 		ex = runtime.Exit{Code: 255, FinishedAt: time.Now().UTC(), Error: "container monitor exited without recording the exit: " + err.Error()}
 	}
 	e.images.Unmount(c.rec.ID, true)
+	if e.cgroups != nil {
+		if oom, err := e.cgroups.OOMKilled(c.rec.ID); err == nil && oom {
+			ex.OOMKilled = true
+		}
+	}
+	e.destroyCgroup(c)
 	c.mu.Lock()
 	if c.releaseMounts != nil {
 		c.releaseMounts()
@@ -549,6 +572,13 @@ func (e *Engine) signal(c *ctr, sig syscall.Signal) error {
 	defer c.mu.Unlock()
 	if !c.running() {
 		return errConflict(fmt.Errorf("container %s is not running", c.rec.ID))
+	}
+	if c.rec.State.Status == container.StatePaused && e.cgroups != nil {
+		// A frozen process gets no signal: thaw it first, as Docker does.
+		if err := e.cgroups.Thaw(c.rec.ID); err == nil {
+			c.rec.State.Status = container.StateRunning
+			c.notify()
+		}
 	}
 	// Through the monitor, which can signal the container even after an
 	// engine restart put the engine in another user namespace.

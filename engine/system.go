@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
@@ -71,7 +72,7 @@ func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
 	host, _ := os.Hostname()
 	var si unix.Sysinfo_t
 	unix.Sysinfo(&si)
-	opts := []string{"name=seccomp,profile=builtin"}
+	var opts []string
 	if e.opt.Paths.Rootless {
 		opts = append(opts, "name=rootless")
 	}
@@ -103,6 +104,18 @@ func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
 		SecurityOptions:    opts,
 		IndexServerAddress: "https://index.docker.io/v1/",
 		DefaultRuntime:     "skiff",
+	}
+	if e.cgroups != nil {
+		a := e.cgroups.Available()
+		info.MemoryLimit, info.SwapLimit = a.Memory, a.MemorySwap
+		info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUShares, info.CPUSet = a.CPU, a.CPU, a.CPU, a.Cpuset
+		info.PidsLimit, info.OomKillDisable = a.Pids, a.Memory
+		info.CgroupVersion = strconv.Itoa(e.cgroups.Version())
+		if a.Hint != "" && !(a.Memory && a.CPU && a.Pids) {
+			info.Warnings = append(info.Warnings, "WARNING: resource limits are not all available: "+a.Hint)
+		}
+	} else {
+		info.Warnings = append(info.Warnings, "WARNING: no resource limits: "+e.cgroupErr.Error())
 	}
 	writeJSON(w, http.StatusOK, info)
 }

@@ -63,6 +63,13 @@ log "building skiff"
 make build
 install -m 0755 bin/skiff /usr/local/bin/skiff
 
+# cgroup v1 hosts: hand the test user a delegated subtree, so that its
+# rootless containers get real resource limits.
+if [ -d /sys/fs/cgroup/memory ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+	log "delegating a cgroup v1 subtree to $SKIFF_USER"
+	/usr/local/bin/skiff system cgroup-setup --user "$SKIFF_USER" >/dev/null
+fi
+
 log "building the busybox test image"
 go run ./hack/mkimage -o bin/images >/dev/null
 

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	goruntime "runtime"
 
@@ -22,6 +23,8 @@ type execRequest struct {
 	Privileged      bool     `json:"privileged,omitempty"`
 	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
 	Ulimits         []Ulimit `json:"ulimits,omitempty"`
+	// CgroupFDs are open cgroup.procs files to join.
+	CgroupFDs []int `json:"cgroupFDs,omitempty"`
 }
 
 // RunExec runs in the container's namespaces, which the nsenter
@@ -37,6 +40,14 @@ func RunExec() error {
 		return report(sync, err)
 	}
 	unix.Close(execSpecFD)
+	for _, fd := range req.CgroupFDs {
+		f := os.NewFile(uintptr(fd), "cgroup.procs")
+		_, err := f.Write([]byte("0"))
+		f.Close()
+		if err != nil {
+			return report(sync, fmt.Errorf("joining the container's cgroup: %w", err))
+		}
+	}
 	x := req.Exec
 	p := &proc{
 		Args: x.Args, Env: x.Env, Cwd: x.Cwd, User: x.User, Tty: x.Tty,

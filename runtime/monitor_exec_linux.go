@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -139,6 +140,19 @@ func (m *monitor) startExec(spec *ExecSpec) (int, func() int, io.WriteCloser, ma
 			childEnds = append(childEnds, w)
 		}
 	}
+	var cgroupFDs []int
+	for _, path := range spec.CgroupProcs {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			for _, c := range childEnds {
+				c.Close()
+			}
+			return 0, nil, nil, nil, fmt.Errorf("opening %s: %w", path, err)
+		}
+		cgroupFDs = append(cgroupFDs, 3+len(extra))
+		extra = append(extra, f)
+		childEnds = append(childEnds, f)
+	}
 	cmd.ExtraFiles = extra
 	err = cmd.Start()
 	for _, f := range childEnds {
@@ -149,7 +163,7 @@ func (m *monitor) startExec(spec *ExecSpec) (int, func() int, io.WriteCloser, ma
 		return 0, nil, nil, nil, err
 	}
 	req := execRequest{Exec: *spec, CapAdd: m.spec.CapAdd, CapDrop: m.spec.CapDrop, Privileged: m.spec.Privileged,
-		NoNewPrivileges: m.spec.NoNewPrivileges, Ulimits: m.spec.Ulimits}
+		NoNewPrivileges: m.spec.NoNewPrivileges, Ulimits: m.spec.Ulimits, CgroupFDs: cgroupFDs}
 	json.NewEncoder(specW).Encode(req)
 	specW.Close()
 	wait := func() int {

@@ -68,6 +68,9 @@ type ExecSpec struct {
 	Tty        bool     `json:"tty"`
 	Stdin      bool     `json:"stdin"`
 	Privileged bool     `json:"privileged,omitempty"`
+	// CgroupProcs are the container's cgroup.procs files, which the
+	// process joins before it switches user.
+	CgroupProcs []string `json:"cgroupProcs,omitempty"`
 }
 
 // Mount is a bind mount (or, with Type "tmpfs", a tmpfs) in the container.

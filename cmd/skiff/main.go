@@ -114,11 +114,13 @@ func run(args []string) int {
 var groups = map[string]map[string]string{
 	"image": {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag", "inspect": "image-inspect",
 		"history": "history", "prune": "image-prune", "pull": "pull", "load": "load"},
+	"system": {"cgroup-setup": "system-cgroup-setup", "info": "info"},
 	"volume": {"create": "volume-create", "ls": "volume-ls", "list": "volume-ls", "inspect": "volume-inspect",
 		"rm": "volume-rm", "remove": "volume-rm", "prune": "volume-prune"},
 	"container": {"ls": "ps", "list": "ps", "ps": "ps", "rm": "rm", "remove": "rm", "run": "run", "create": "create",
 		"start": "start", "stop": "stop", "kill": "kill", "logs": "logs", "wait": "wait", "inspect": "container-inspect",
-		"prune": "container-prune"},
+		"prune": "container-prune", "exec": "exec", "attach": "attach", "restart": "restart", "rename": "rename",
+		"top": "top", "port": "port", "pause": "pause", "unpause": "unpause", "update": "update", "stats": "stats"},
 }
 
 func execute(name string, c *command, args []string) int {

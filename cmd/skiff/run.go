@@ -27,6 +27,7 @@ type runFlags struct {
 	init, privileged                       bool
 	restart                                string
 	ulimits, capAdd, capDrop, securityOpts []string
+	res                                    resourceFlags
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
@@ -65,6 +66,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
 	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities")
 	fs.StringArrayVar(&f.securityOpts, "security-opt", nil, "Security Options")
+	f.res.register(fs, true)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -135,6 +137,11 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		}
 	}
 	hc.Privileged, hc.CapAdd, hc.CapDrop, hc.SecurityOpt = f.privileged, f.capAdd, f.capDrop, f.securityOpts
+	res, err := f.res.resources(fs)
+	if err != nil {
+		return cli.RunOptions{}, err
+	}
+	hc.Resources = res
 	if fs.Changed("init") {
 		init := f.init
 		hc.Init = &init

@@ -1,0 +1,229 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/moby/moby/api/types/blkiodev"
+	"github.com/moby/moby/api/types/container"
+	"github.com/skiff-dev/skiff/cgroups"
+)
+
+// resourcesOf turns the API's resources into the cgroup manager's,
+// resolving block device paths to their numbers.
+func resourcesOf(r container.Resources) (cgroups.Resources, error) {
+	out := cgroups.Resources{
+		Memory: r.Memory, MemorySwap: r.MemorySwap, MemoryReservation: r.MemoryReservation,
+		OomKillDisable: r.OomKillDisable, CPUShares: r.CPUShares, CPUPeriod: r.CPUPeriod,
+		CPUQuota: r.CPUQuota, NanoCPUs: r.NanoCPUs, CpusetCpus: r.CpusetCpus, CpusetMems: r.CpusetMems,
+		PidsLimit: r.PidsLimit, BlkioWeight: r.BlkioWeight,
+	}
+	conv := func(flag string, in []*blkiodev.ThrottleDevice) ([]cgroups.ThrottleDevice, error) {
+		var devs []cgroups.ThrottleDevice
+		for _, d := range in {
+			maj, min, err := cgroups.DeviceNumbers(d.Path)
+			if err != nil {
+				return nil, fmt.Errorf("invalid %s: %w", flag, err)
+			}
+			devs = append(devs, cgroups.ThrottleDevice{Major: maj, Minor: min, Rate: d.Rate})
+		}
+		return devs, nil
+	}
+	var err error
+	if out.BlkioDeviceReadBps, err = conv("--device-read-bps", r.BlkioDeviceReadBps); err != nil {
+		return out, err
+	}
+	if out.BlkioDeviceWriteBps, err = conv("--device-write-bps", r.BlkioDeviceWriteBps); err != nil {
+		return out, err
+	}
+	if out.BlkioDeviceReadIOps, err = conv("--device-read-iops", r.BlkioDeviceReadIOps); err != nil {
+		return out, err
+	}
+	if out.BlkioDeviceWriteIOps, err = conv("--device-write-iops", r.BlkioDeviceWriteIOps); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// hasLimits reports whether any cgroup limit is asked for.
+func hasLimits(r cgroups.Resources) bool {
+	return r.Memory != 0 || r.MemorySwap != 0 || r.MemoryReservation != 0 || r.OomKillDisable != nil ||
+		r.CPUShares != 0 || r.CPUPeriod != 0 || r.CPUQuota != 0 || r.NanoCPUs != 0 || r.CpusetCpus != "" ||
+		r.CpusetMems != "" || (r.PidsLimit != nil && *r.PidsLimit > 0) || r.BlkioWeight != 0 ||
+		len(r.BlkioDeviceReadBps)+len(r.BlkioDeviceWriteBps)+len(r.BlkioDeviceReadIOps)+len(r.BlkioDeviceWriteIOps) > 0
+}
+
+// checkResources validates a container's limits before anything is made:
+// Docker's rules, then whether this engine can apply them at all.
+func (e *Engine) checkResources(hc *container.HostConfig) error {
+	hr := hc.Resources
+	if e.opt.Paths.Rootless && (hr.BlkioWeight != 0 || len(hr.BlkioDeviceReadBps)+len(hr.BlkioDeviceWriteBps)+len(hr.BlkioDeviceReadIOps)+len(hr.BlkioDeviceWriteIOps) > 0) {
+		return errInvalid(errors.New("block I/O limits (--blkio-weight, --device-read-bps, --device-write-bps, --device-read-iops, --device-write-iops) need root mode (hint: run skiff as root)"))
+	}
+	r, err := resourcesOf(hc.Resources)
+	if err != nil {
+		return errInvalid(err)
+	}
+	if err := cgroups.Validate(r); err != nil {
+		return errInvalid(err)
+	}
+	if !hasLimits(r) {
+		return nil
+	}
+	if e.cgroups == nil {
+		return errInvalid(fmt.Errorf("resource limits are not available: %v", e.cgroupErr))
+	}
+	return nil
+}
+
+// createCgroup makes the container's cgroup with its limits.
+func (e *Engine) createCgroup(c *ctr) error {
+	if e.cgroups == nil {
+		return nil
+	}
+	r, err := resourcesOf(c.rec.HostConfig.Resources)
+	if err != nil {
+		return errInvalid(err)
+	}
+	if err := e.cgroups.Create(c.rec.ID, r); err != nil {
+		return errInvalid(err)
+	}
+	return nil
+}
+
+func (e *Engine) destroyCgroup(c *ctr) {
+	if e.cgroups != nil {
+		if err := e.cgroups.Destroy(c.rec.ID); err != nil {
+			e.log.Printf("removing the cgroup of %s: %v", c.rec.ID, err)
+		}
+	}
+}
+
+func (e *Engine) postContainerPause(w http.ResponseWriter, r *http.Request) {
+	e.pauseOrUnpause(w, r, true)
+}
+
+func (e *Engine) postContainerUnpause(w http.ResponseWriter, r *http.Request) {
+	e.pauseOrUnpause(w, r, false)
+}
+
+func (e *Engine) pauseOrUnpause(w http.ResponseWriter, r *http.Request, pause bool) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.rec.State.Status
+	switch {
+	case pause && st == container.StatePaused:
+		writeError(w, errConflict(fmt.Errorf("container %s is already paused", c.rec.ID)))
+		return
+	case pause && st != container.StateRunning:
+		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
+		return
+	case !pause && st != container.StatePaused:
+		writeError(w, errConflict(fmt.Errorf("container %s is not paused", c.rec.ID)))
+		return
+	}
+	if e.cgroups == nil || len(e.cgroups.ProcsFiles(c.rec.ID)) == 0 {
+		writeError(w, errConflict(errors.New("pause needs the freezer cgroup controller, which is not delegated to skiff (hint: as root, run skiff system cgroup-setup --user USER)")))
+		return
+	}
+	var err error
+	if pause {
+		err = e.cgroups.Freeze(c.rec.ID)
+	} else {
+		err = e.cgroups.Thaw(c.rec.ID)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if pause {
+		c.rec.State.Status = container.StatePaused
+	} else {
+		c.rec.State.Status = container.StateRunning
+	}
+	c.save()
+	c.notify()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Engine) postContainerUpdate(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	var req container.UpdateConfig
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+		return
+	}
+	c.mu.Lock()
+	hc := *c.rec.HostConfig
+	c.mu.Unlock()
+	mergeResources(&hc.Resources, req.Resources)
+	if req.RestartPolicy.Name != "" {
+		hc.RestartPolicy = req.RestartPolicy
+	}
+	if err := validateHostConfig(&hc); err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	if err := e.checkResources(&hc); err != nil {
+		writeError(w, err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running() || c.rec.State.Status == container.StatePaused {
+		res, _ := resourcesOf(hc.Resources)
+		if err := e.cgroups.Update(c.rec.ID, res); err != nil {
+			writeError(w, errInvalid(fmt.Errorf("Cannot update container %s: %w", c.rec.ID, err)))
+			return
+		}
+	}
+	c.rec.HostConfig = &hc
+	c.save()
+	writeJSON(w, http.StatusOK, container.UpdateResponse{Warnings: []string{}})
+}
+
+// mergeResources applies the non-zero fields of an update, as Docker does.
+func mergeResources(dst *container.Resources, u container.Resources) {
+	if u.Memory != 0 {
+		dst.Memory = u.Memory
+	}
+	if u.MemorySwap != 0 {
+		dst.MemorySwap = u.MemorySwap
+	}
+	if u.MemoryReservation != 0 {
+		dst.MemoryReservation = u.MemoryReservation
+	}
+	if u.CPUShares != 0 {
+		dst.CPUShares = u.CPUShares
+	}
+	if u.CPUPeriod != 0 {
+		dst.CPUPeriod = u.CPUPeriod
+	}
+	if u.CPUQuota != 0 {
+		dst.CPUQuota = u.CPUQuota
+	}
+	if u.NanoCPUs != 0 {
+		dst.NanoCPUs = u.NanoCPUs
+	}
+	if u.CpusetCpus != "" {
+		dst.CpusetCpus = u.CpusetCpus
+	}
+	if u.CpusetMems != "" {
+		dst.CpusetMems = u.CpusetMems
+	}
+	if u.PidsLimit != nil {
+		dst.PidsLimit = u.PidsLimit
+	}
+	if u.BlkioWeight != 0 {
+		dst.BlkioWeight = u.BlkioWeight
+	}
+}
