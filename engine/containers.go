@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -261,10 +262,8 @@ func (e *Engine) postContainerResize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
-	wd, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
-	if err1 != nil || err2 != nil {
-		writeError(w, errInvalid(errors.New("invalid height or width")))
+	h, wd, ok := sizeParams(w, r)
+	if !ok {
 		return
 	}
 	c.mu.Lock()
@@ -274,7 +273,7 @@ func (e *Engine) postContainerResize(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
 		return
 	}
-	if err := runtime.Resize(c.runDir, uint16(h), uint16(wd)); err != nil {
+	if err := runtime.Resize(c.runDir, h, wd); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -289,63 +288,53 @@ func (e *Engine) postContainerAttach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stdin, stdout, stderr := boolParam(r, "stdin"), boolParam(r, "stdout"), boolParam(r, "stderr")
-	keys := []byte{16, 17} // ctrl-p, ctrl-q
-	if s := r.URL.Query().Get("detachKeys"); s != "" {
-		k, err := term.ToBytes(s)
-		if err != nil {
-			writeError(w, errInvalid(fmt.Errorf("Invalid detach keys (%s) provided", s)))
-			return
-		}
-		keys = k
-	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		writeError(w, errors.New("connection cannot be hijacked"))
+	keys, err := detachKeys(r.URL.Query().Get("detachKeys"))
+	if err != nil {
+		writeError(w, err)
 		return
 	}
-	conn, buf, err := hj.Hijack()
+	c.mu.Lock()
+	tty := c.rec.Config.Tty
+	c.mu.Unlock()
+	conn, buf, err := hijack(w, r, tty)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	c.mu.Lock()
-	tty := c.rec.Config.Tty
-	c.mu.Unlock()
-	ctype := "application/vnd.docker.raw-stream"
-	if !tty {
-		ctype = "application/vnd.docker.multiplexed-stream"
-	}
-	if r.Header.Get("Upgrade") != "" {
-		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", ctype)
-	} else {
-		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", ctype)
-	}
 	mconn, mr, err := e.attachMonitor(r.Context(), c, stdin, stdout, stderr)
 	if err != nil {
 		return
 	}
 	defer mconn.Close()
-	done := make(chan struct{})
 	if stdin {
-		go func() {
-			in := term.NewEscapeProxy(buf.Reader, keys)
-			_, err := io.Copy(mconn, in)
-			var esc term.EscapeError
-			if errors.As(err, &esc) {
-				// Detached: leave the container running.
-				conn.Close()
-				mconn.Close()
-				return
-			}
-			mconn.CloseWrite()
-			select {
-			case <-done:
-			default:
-			}
-		}()
+		go forwardStdin(conn, buf.Reader, keys, mconn)
 	}
 	copyFrames(conn, mr, tty)
-	close(done)
+}
+
+// detachKeys parses a detach sequence ("ctrl-p,ctrl-q" when empty).
+func detachKeys(s string) ([]byte, error) {
+	if s == "" {
+		return []byte{16, 17}, nil
+	}
+	k, err := term.ToBytes(s)
+	if err != nil {
+		return nil, errInvalid(fmt.Errorf("Invalid detach keys (%s) provided", s))
+	}
+	return k, nil
+}
+
+// forwardStdin copies the client's input to the container until EOF,
+// which closes the container's stdin, or until the detach keys, which end
+// the client's stream and leave the container running.
+func forwardStdin(client net.Conn, in io.Reader, keys []byte, to *net.UnixConn) {
+	_, err := io.Copy(to, term.NewEscapeProxy(in, keys))
+	var esc term.EscapeError
+	if errors.As(err, &esc) {
+		client.Close()
+		return
+	}
+	to.CloseWrite()
 }
 
 // attachMonitor connects to the container's monitor, waiting for the
@@ -742,4 +731,41 @@ func (e *Engine) getContainerJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// sizeParams reads a resize request's h and w, answering a bad one.
+func sizeParams(w http.ResponseWriter, r *http.Request) (uint16, uint16, bool) {
+	h, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+	wd, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+	if err1 != nil || err2 != nil {
+		writeError(w, errInvalid(errors.New("invalid height or width")))
+		return 0, 0, false
+	}
+	return uint16(h), uint16(wd), true
+}
+
+// hijack takes over the connection for a raw stream (attach, exec start)
+// and answers as Docker does: 101 UPGRADED when the client asked to
+// upgrade, with the raw stream for a tty and the multiplexed one without.
+func hijack(w http.ResponseWriter, r *http.Request, tty bool) (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		err := errors.New("connection cannot be hijacked")
+		writeError(w, err)
+		return nil, nil, err
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	ctype := "application/vnd.docker.raw-stream"
+	if !tty {
+		ctype = "application/vnd.docker.multiplexed-stream"
+	}
+	if r.Header.Get("Upgrade") != "" {
+		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", ctype)
+	} else {
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", ctype)
+	}
+	return conn, buf, nil
 }

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/term"
 	"github.com/skiff-dev/skiff/runtime"
 )
 
@@ -27,6 +25,7 @@ type execState struct {
 	pid      int
 	// cgroupProcs are the container's cgroup.procs files, for the exec to join.
 	cgroupProcs []string
+	keys        []byte // the detach sequence
 }
 
 func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +49,12 @@ func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
 		return
 	}
-	x := &execState{id: newID(), c: c, cfg: req}
+	keys, err := detachKeys(req.DetachKeys)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	x := &execState{id: newID(), c: c, cfg: req, keys: keys}
 	if e.cgroups != nil {
 		x.cgroupProcs = e.cgroups.ProcsFiles(c.rec.ID)
 	}
@@ -138,25 +142,11 @@ func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		writeError(w, errors.New("connection cannot be hijacked"))
-		return
-	}
-	conn, buf, err := hj.Hijack()
+	conn, buf, err := hijack(w, r, spec.Tty)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	ctype := "application/vnd.docker.raw-stream"
-	if !spec.Tty {
-		ctype = "application/vnd.docker.multiplexed-stream"
-	}
-	if r.Header.Get("Upgrade") != "" {
-		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", ctype)
-	} else {
-		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", ctype)
-	}
 	ec, err := runtime.Exec(runDir, spec)
 	if err != nil {
 		x.finish(startCode(err))
@@ -167,21 +157,7 @@ func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
 	defer ec.Conn.Close()
 	x.begin(ec.Pid)
 	if spec.Stdin {
-		keys := []byte{16, 17}
-		if x.cfg.DetachKeys != "" {
-			if k, err := term.ToBytes(x.cfg.DetachKeys); err == nil {
-				keys = k
-			}
-		}
-		go func() {
-			_, err := io.Copy(ec.Conn, term.NewEscapeProxy(buf.Reader, keys))
-			var esc term.EscapeError
-			if errors.As(err, &esc) {
-				conn.Close()
-				return
-			}
-			ec.Conn.CloseWrite()
-		}()
+		go forwardStdin(conn, buf.Reader, x.keys, ec.Conn)
 	}
 	x.finish(pumpExec(conn, ec.Reader, spec.Tty))
 }
@@ -267,13 +243,11 @@ func (e *Engine) postExecResize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
-	wd, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
-	if err1 != nil || err2 != nil {
-		writeError(w, errInvalid(errors.New("invalid height or width")))
+	h, wd, ok := sizeParams(w, r)
+	if !ok {
 		return
 	}
-	if err := runtime.ResizeExec(x.c.runDir, x.id, uint16(h), uint16(wd)); err != nil {
+	if err := runtime.ResizeExec(x.c.runDir, x.id, h, wd); err != nil {
 		writeError(w, err)
 		return
 	}
