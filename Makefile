@@ -14,8 +14,12 @@ build:
 # why, when they cannot run), then the end-to-end suite.
 test: test-unit test-e2e
 
+# The fluentd and awslogs tests are modules of their own (their receivers
+# stay out of skiff's go.mod).
 test-unit:
 	$(GO) test -tags '$(TAGS)' -race -count=1 $$($(GO) list ./... | grep -v /test$$)
+	cd logs/fluentdtest && CI=true $(GO) test -count=1 ./...
+	cd logs/awslogstest && CI=true $(GO) test -count=1 ./...
 
 # End-to-end: drives bin/skiff as root and as $(SKIFF_USER).
 test-e2e: build

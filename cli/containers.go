@@ -276,8 +276,8 @@ func (c *CLI) Wait(ctx context.Context, names []string) error {
 
 // LogsOptions are `skiff logs`.
 type LogsOptions struct {
-	Follow, Timestamps bool
-	Tail, Since, Until string
+	Follow, Timestamps, Details bool
+	Tail, Since, Until          string
 }
 
 // Logs prints a container's log.
@@ -295,7 +295,7 @@ func (c *CLI) Logs(ctx context.Context, name string, opt LogsOptions) error {
 		return err
 	}
 	rc, err := c.API.ContainerLogs(ctx, insp.Container.ID, client.ContainerLogsOptions{
-		ShowStdout: true, ShowStderr: true, Follow: opt.Follow, Timestamps: opt.Timestamps,
+		ShowStdout: true, ShowStderr: true, Follow: opt.Follow, Timestamps: opt.Timestamps, Details: opt.Details,
 		Tail: opt.Tail, Since: since, Until: until,
 	})
 	if err != nil {

@@ -438,26 +438,31 @@ func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Lock()
 	tty := c.rec.Config.Tty
-	logPath := c.logPath()
+	lc := c.rec.HostConfig.LogConfig
 	c.mu.Unlock()
+	logPath, err := logs.ReadPath(lc.Type, lc.Config, c.dir, c.rec.ID)
+	if err != nil {
+		writeError(w, &apiError{http.StatusNotImplemented, err})
+		return
+	}
 	ctype := "application/vnd.docker.raw-stream"
 	if !tty {
 		ctype = "application/vnd.docker.multiplexed-stream"
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(http.StatusOK)
-	timestamps := boolParam(r, "timestamps")
+	timestamps, details := boolParam(r, "timestamps"), boolParam(r, "details")
 	send := func(ents []logs.Entry) error {
 		for _, ent := range ents {
 			if (ent.Stream == "stdout" && !stdout) || (ent.Stream == "stderr" && !stderr) {
 				continue
 			}
-			if !since.IsZero() && ent.Time.Before(since) || !until.IsZero() && ent.Time.After(until) {
-				continue
-			}
 			line := ent.Log
+			if details {
+				line = logs.Details(ent.Attrs) + line
+			}
 			if timestamps {
-				line = ent.Time.Format(time.RFC3339Nano) + " " + line
+				line = ent.Time.Format(logs.TimestampFormat) + " " + line
 			}
 			if err := writeFrame(w, ent.Stream, []byte(line), tty); err != nil {
 				return err
@@ -468,32 +473,28 @@ func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}
-	ents, off, err := logs.ReadFrom(logPath, 0)
-	if err != nil {
-		return
+	// A follow ends once the container has stopped and its log is read.
+	stopped := make(chan struct{})
+	follow := boolParam(r, "follow")
+	if follow {
+		go func() {
+			defer close(stopped)
+			for {
+				c.mu.Lock()
+				running, ch := c.running() || c.starting, c.changed
+				c.mu.Unlock()
+				if !running {
+					return
+				}
+				select {
+				case <-ch:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}()
 	}
-	if tail >= 0 && len(ents) > tail {
-		ents = ents[len(ents)-tail:]
-	}
-	if send(ents) != nil || !boolParam(r, "follow") {
-		return
-	}
-	for {
-		c.mu.Lock()
-		running := c.running()
-		ch := c.changed
-		c.mu.Unlock()
-		ents, off, _ = logs.ReadFrom(logPath, off)
-		if send(ents) != nil || !running {
-			return
-		}
-		select {
-		case <-ch:
-		case <-time.After(100 * time.Millisecond):
-		case <-r.Context().Done():
-			return
-		}
-	}
+	logs.ReadLogs(r.Context(), logPath, logs.ReadOptions{Since: since, Until: until, Tail: tail, Follow: follow, Done: stopped}, send)
 }
 
 func writeFrame(w io.Writer, stream string, p []byte, tty bool) error {

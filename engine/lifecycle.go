@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/sys/signal"
 	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/logs"
 	"github.com/skiff-dev/skiff/runtime"
 )
 
@@ -84,6 +85,12 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 	}
 	if err := e.checkResources(req.HostConfig); err != nil {
 		return nil, err
+	}
+	if req.HostConfig.LogConfig.Type == "" {
+		req.HostConfig.LogConfig.Type = logs.DefaultDriver
+	}
+	if err := logs.ValidateOptions(req.HostConfig.LogConfig.Type, req.HostConfig.LogConfig.Config); err != nil {
+		return nil, errInvalid(err)
 	}
 	id := newID()
 	fullName, err := e.reserveName(name, id)
@@ -210,11 +217,30 @@ func validateSecurityOpt(o string) error {
 		if v == "unconfined" || v == "builtin" {
 			return nil
 		}
-		return nil
+		return runtime.ValidSeccompJSON(v)
 	case "label", "apparmor":
 		return nil // no SELinux or AppArmor here: accepted and ignored, as Docker on such hosts
 	}
 	return fmt.Errorf("invalid --security-opt 1: %q", o)
+}
+
+// setSeccomp puts the container's syscall filter in spec: Docker's default
+// unless --security-opt seccomp= says otherwise.
+func setSeccomp(spec *runtime.Spec, opts []string) error {
+	profile := ""
+	for _, o := range opts {
+		if v, ok := strings.CutPrefix(o, "seccomp="); ok {
+			profile = v
+		} else if v, ok := strings.CutPrefix(o, "seccomp:"); ok {
+			profile = v
+		}
+	}
+	caps, err := runtime.CapabilitySet(spec.CapAdd, spec.CapDrop, spec.Privileged)
+	if err != nil {
+		return err
+	}
+	spec.Seccomp, err = runtime.SeccompProfile(profile, caps, spec.Privileged)
+	return err
 }
 
 // noNewPrivileges reports whether --security-opt no-new-privileges is set.
@@ -346,20 +372,34 @@ func (e *Engine) startLocked(c *ctr) error {
 		return err
 	}
 	spec := runtime.Spec{
-		ID:              c.rec.ID,
-		Rootfs:          rootfs,
-		Args:            append([]string{path}, args...),
-		Env:             c.rec.Config.Env,
-		Cwd:             c.rec.Config.WorkingDir,
-		User:            c.rec.Config.User,
-		Hostname:        c.rec.Config.Hostname,
-		Tty:             c.rec.Config.Tty,
-		OpenStdin:       c.rec.Config.OpenStdin,
-		StdinOnce:       c.rec.Config.StdinOnce,
-		NetNS:           e.opt.NetNS,
-		ReadonlyRootfs:  c.rec.HostConfig.ReadonlyRootfs,
-		ShmSize:         c.rec.HostConfig.ShmSize,
-		LogPath:         c.logPath(),
+		ID:             c.rec.ID,
+		Rootfs:         rootfs,
+		Args:           append([]string{path}, args...),
+		Env:            c.rec.Config.Env,
+		Cwd:            c.rec.Config.WorkingDir,
+		User:           c.rec.Config.User,
+		Hostname:       c.rec.Config.Hostname,
+		Tty:            c.rec.Config.Tty,
+		OpenStdin:      c.rec.Config.OpenStdin,
+		StdinOnce:      c.rec.Config.StdinOnce,
+		NetNS:          e.opt.NetNS,
+		ReadonlyRootfs: c.rec.HostConfig.ReadonlyRootfs,
+		ShmSize:        c.rec.HostConfig.ShmSize,
+		LogPath:        c.logPath(),
+		LogDriver:      c.rec.HostConfig.LogConfig.Type,
+		LogInfo: logs.Info{
+			Config:              c.rec.HostConfig.LogConfig.Config,
+			ContainerID:         c.rec.ID,
+			ContainerName:       c.rec.Name,
+			ContainerEntrypoint: path,
+			ContainerArgs:       args,
+			ContainerImageID:    c.rec.Image,
+			ContainerImageName:  c.rec.ImageName,
+			ContainerCreated:    c.rec.Created,
+			ContainerEnv:        c.rec.Config.Env,
+			ContainerLabels:     c.rec.Config.Labels,
+			LogPath:             c.logPath(),
+		},
 		CapAdd:          c.rec.HostConfig.CapAdd,
 		CapDrop:         c.rec.HostConfig.CapDrop,
 		Privileged:      c.rec.HostConfig.Privileged,
@@ -372,6 +412,12 @@ func (e *Engine) startLocked(c *ctr) error {
 		},
 	}
 	spec.Mounts = append(spec.Mounts, userMounts...)
+	if err := setSeccomp(&spec, c.rec.HostConfig.SecurityOpt); err != nil {
+		releaseMounts()
+		e.images.Unmount(c.rec.ID, true)
+		e.destroyCgroup(c)
+		return errInvalid(err)
+	}
 	for _, u := range c.rec.HostConfig.Ulimits {
 		spec.Ulimits = append(spec.Ulimits, runtime.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}

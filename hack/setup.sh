@@ -25,7 +25,8 @@ apt-get -qq update
 # The last line is the build toolchain (go.podman.io/storage's cgo needs btrfs headers).
 apt-get -qq -y -o Dpkg::Use-Pty=0 install --no-upgrade \
 	uidmap slirp4netns fuse-overlayfs fuse3 busybox-static iproute2 procps sudo debootstrap podman runc \
-	make gcc libc6-dev pkg-config libbtrfs-dev >/dev/null
+	rsyslog rsyslog-openssl \
+	make gcc libc6-dev pkg-config libbtrfs-dev libseccomp-dev >/dev/null
 
 for dev in /dev/net/tun /dev/fuse; do
 	if [ -e "$dev" ]; then

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/logs/logdriver"
 )
 
 // write is one Writer.Write call, or a Flush when stream is "".
@@ -21,7 +23,7 @@ type write struct {
 type line struct{ stream, log string }
 
 func TestWriterLines(t *testing.T) {
-	long := strings.Repeat("x", maxLine)
+	long := strings.Repeat("x", logdriver.DefaultBufSize)
 	tests := []struct {
 		name   string
 		writes []write
@@ -164,7 +166,8 @@ func TestWriterFormat(t *testing.T) {
 		{"plain", "stdout", "hello\n", `"hello\n"`},
 		{"stderr", "stderr", "oops\n", `"oops\n"`},
 		{"quotes and backslashes", "stdout", "say \"hi\" \\ bye\n", `"say \"hi\" \\ bye\n"`},
-		{"tab and control characters", "stdout", "a\tb\x01\n", `"a\tb\u0001\n"`},
+		{"tab and control characters as Docker escapes them", "stdout", "a\tb\x01\n", `"a\u0009b\u0001\n"`},
+		{"line and paragraph separators", "stdout", "a\u2028b\u2029\n", `"a\u2028b\u2029\n"`},
 		{"HTML characters are escaped like Docker", "stdout", "<b>&</b>\n", `"\u003cb\u003e\u0026\u003c/b\u003e\n"`},
 		{"UTF-8 is kept", "stdout", "héllo ☃\n", `"héllo ☃\n"`},
 		{"invalid UTF-8 becomes U+FFFD", "stdout", "a\xffb\n", `"a\ufffdb\n"`},
@@ -278,7 +281,8 @@ func TestRead(t *testing.T) {
 		{"since between entries", ReadOptions{Tail: -1, Since: at(2).Add(time.Millisecond)}, []string{"l3\n", "l4\n"}},
 		{"until is inclusive", ReadOptions{Tail: -1, Until: at(1)}, []string{"l0\n", "l1\n"}},
 		{"since and until", ReadOptions{Tail: -1, Since: at(1), Until: at(3)}, []string{"l1\n", "l2\n", "l3\n"}},
-		{"tail applies after the time bounds", ReadOptions{Tail: 1, Until: at(2)}, []string{"l2\n"}},
+		{"tail counts before the time bounds, as Docker's", ReadOptions{Tail: 1, Until: at(2)}, nil},
+		{"tail then since", ReadOptions{Tail: 3, Since: at(3)}, []string{"l3\n", "l4\n"}},
 		{"since after the last entry", ReadOptions{Tail: -1, Since: at(60)}, nil},
 		{"until before the first entry", ReadOptions{Tail: -1, Until: at(-60)}, nil},
 		{"since in another time zone", ReadOptions{Tail: -1, Since: at(4).In(time.FixedZone("X", 7200))}, []string{"l4\n"}},

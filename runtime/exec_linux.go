@@ -6,6 +6,7 @@ import (
 	"os"
 	goruntime "runtime"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,7 +25,8 @@ type execRequest struct {
 	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
 	Ulimits         []Ulimit `json:"ulimits,omitempty"`
 	// CgroupFDs are open cgroup.procs files to join.
-	CgroupFDs []int `json:"cgroupFDs,omitempty"`
+	CgroupFDs []int               `json:"cgroupFDs,omitempty"`
+	Seccomp   *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 }
 
 // RunExec runs in the container's namespaces, which the nsenter
@@ -52,7 +54,7 @@ func RunExec() error {
 	p := &proc{
 		Args: x.Args, Env: x.Env, Cwd: x.Cwd, User: x.User, Tty: x.Tty,
 		CapAdd: req.CapAdd, CapDrop: req.CapDrop, Privileged: req.Privileged || x.Privileged,
-		NoNewPrivileges: req.NoNewPrivileges, Ulimits: req.Ulimits,
+		NoNewPrivileges: req.NoNewPrivileges, Ulimits: req.Ulimits, Seccomp: req.Seccomp,
 	}
 	if !hasEnv(p.Env, "PATH") {
 		p.Env = append([]string{"PATH=" + defaultPath}, p.Env...)

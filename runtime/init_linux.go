@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,7 +52,7 @@ func RunInit(stateDir string) error {
 	p := &proc{
 		Args: spec.Args, Env: containerEnv(spec), Cwd: spec.Cwd, User: spec.User, Tty: spec.Tty,
 		CapAdd: spec.CapAdd, CapDrop: spec.CapDrop, Privileged: spec.Privileged,
-		NoNewPrivileges: spec.NoNewPrivileges, Ulimits: spec.Ulimits, createCwd: true,
+		NoNewPrivileges: spec.NoNewPrivileges, Ulimits: spec.Ulimits, Seccomp: spec.Seccomp, createCwd: true,
 	}
 	if err := p.prepare(); err != nil {
 		return report(sync, err)
@@ -94,6 +95,7 @@ type proc struct {
 	Privileged      bool
 	NoNewPrivileges bool
 	Ulimits         []Ulimit
+	Seccomp         *specs.LinuxSeccomp
 	// createCwd makes a missing working directory (the container's
 	// command); an exec's must exist.
 	createCwd bool
@@ -149,6 +151,10 @@ func (p *proc) limit() error {
 	}
 	caps, err := CapabilitySet(p.CapAdd, p.CapDrop, p.Privileged)
 	if err != nil {
+		return err
+	}
+	// The filter loads while CAP_SYS_ADMIN is still held.
+	if err := loadSeccomp(p.Seccomp); err != nil {
 		return err
 	}
 	if err := setCapabilities(caps); err != nil {

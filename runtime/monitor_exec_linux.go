@@ -163,7 +163,7 @@ func (m *monitor) startExec(spec *ExecSpec) (int, func() int, io.WriteCloser, ma
 		return 0, nil, nil, nil, err
 	}
 	req := execRequest{Exec: *spec, CapAdd: m.spec.CapAdd, CapDrop: m.spec.CapDrop, Privileged: m.spec.Privileged,
-		NoNewPrivileges: m.spec.NoNewPrivileges, Ulimits: m.spec.Ulimits, CgroupFDs: cgroupFDs}
+		NoNewPrivileges: m.spec.NoNewPrivileges, Ulimits: m.spec.Ulimits, CgroupFDs: cgroupFDs, Seccomp: m.spec.Seccomp}
 	json.NewEncoder(specW).Encode(req)
 	specW.Close()
 	wait := func() int {

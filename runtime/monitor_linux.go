@@ -68,6 +68,8 @@ type monitor struct {
 	goW     *os.File
 	// pid is the container's init; execs join its namespaces.
 	pid int
+	// execed is closed once init has exec'd the command (or failed).
+	execed chan struct{}
 	// execMasters are the terminals of running execs, by exec ID.
 	execMasters map[string]*os.File
 }
@@ -79,7 +81,7 @@ type monitor struct {
 func RunMonitor(stateDir string) error {
 	ready := os.Stdout
 	report := func(m readyMsg) { json.NewEncoder(ready).Encode(m) }
-	m := &monitor{stateDir: stateDir, started: make(chan struct{}), execMasters: map[string]*os.File{}}
+	m := &monitor{stateDir: stateDir, started: make(chan struct{}), execed: make(chan struct{}), execMasters: map[string]*os.File{}}
 	if err := ReadJSON(filepath.Join(stateDir, specFile), &m.spec); err != nil {
 		report(readyMsg{Error: err.Error(), Code: 125})
 		return err
@@ -97,9 +99,13 @@ func RunMonitor(stateDir string) error {
 }
 
 func (m *monitor) run(report func(readyMsg)) error {
-	lw, err := logs.NewWriter(m.spec.LogPath)
+	info := m.spec.LogInfo
+	if info.LogPath == "" {
+		info.LogPath = m.spec.LogPath
+	}
+	lw, err := logs.Open(m.spec.LogDriver, info)
 	if err != nil {
-		return fmt.Errorf("opening the log: %w", err)
+		return err
 	}
 	m.log = lw
 	sockPath := filepath.Join(m.stateDir, attachSock)
@@ -212,6 +218,7 @@ func (m *monitor) run(report func(readyMsg)) error {
 	// A second message on the sync pipe means exec failed after start.
 	var late syncMsg
 	lateErr := json.NewDecoder(syncR).Decode(&late)
+	close(m.execed)
 	werr := cmd.Wait()
 	pumps.Wait()
 	exit := Exit{FinishedAt: time.Now().UTC()}
@@ -340,6 +347,9 @@ func (m *monitor) handle(conn net.Conn) {
 			m.goW = nil
 		}
 		m.mu.Unlock()
+		// Answer once the command runs (init's sync pipe closed at exec):
+		// a signal sent before would hit init, not the command.
+		<-m.execed
 		conn.Write([]byte("ok\n"))
 		conn.Close()
 	case "resize", "exec-resize":

@@ -10,6 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/skiff-dev/skiff/logs"
 )
 
 // Spec is everything the monitor and the container's init need to start
@@ -38,6 +41,10 @@ type Spec struct {
 	ShmSize        int64   `json:"shmSize,omitempty"`
 	// LogPath is the json-file log the monitor writes.
 	LogPath string `json:"logPath"`
+	// LogDriver ("json-file" when empty) and LogInfo (its options and
+	// the container's details) say where the output goes.
+	LogDriver string    `json:"logDriver,omitempty"`
+	LogInfo   logs.Info `json:"logInfo"`
 
 	// CapAdd and CapDrop change Docker's default capability set
 	// ("ALL" means every one); Privileged gives all of them.
@@ -48,6 +55,8 @@ type Spec struct {
 	Ulimits         []Ulimit `json:"ulimits,omitempty"`
 	// Init keeps a reaping init as PID 1 with the command as its child.
 	Init bool `json:"init,omitempty"`
+	// Seccomp is the syscall filter; nil means none.
+	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 }
 
 // Ulimit is a resource limit (setrlimit) by Docker's name: nofile, nproc...

@@ -122,6 +122,7 @@ func init() {
 		flags: func(fs *pflag.FlagSet) {
 			fs.BoolVarP(&lo.Follow, "follow", "f", false, "Follow log output")
 			fs.BoolVarP(&lo.Timestamps, "timestamps", "t", false, "Show timestamps")
+			fs.BoolVar(&lo.Details, "details", false, "Show extra details provided to logs")
 			fs.StringVarP(&lo.Tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
 			fs.StringVar(&lo.Since, "since", "", "Show logs since timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)")
 			fs.StringVar(&lo.Until, "until", "", "Show logs before a timestamp or relative")

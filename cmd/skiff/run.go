@@ -28,6 +28,8 @@ type runFlags struct {
 	restart                                string
 	ulimits, capAdd, capDrop, securityOpts []string
 	res                                    resourceFlags
+	logDriver                              string
+	logOpts                                []string
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
@@ -67,6 +69,8 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities")
 	fs.StringArrayVar(&f.securityOpts, "security-opt", nil, "Security Options")
 	f.res.register(fs, true)
+	fs.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
+	fs.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -136,12 +140,34 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
 		}
 	}
-	hc.Privileged, hc.CapAdd, hc.CapDrop, hc.SecurityOpt = f.privileged, f.capAdd, f.capDrop, f.securityOpts
+	hc.Privileged, hc.CapAdd, hc.CapDrop = f.privileged, f.capAdd, f.capDrop
+	for _, o := range f.securityOpts {
+		// As docker: a seccomp profile file is sent as its content.
+		if v, ok := strings.CutPrefix(o, "seccomp="); ok && v != "unconfined" && v != "builtin" {
+			b, err := os.ReadFile(v)
+			if err != nil {
+				return cli.RunOptions{}, fmt.Errorf("opening seccomp profile (%s) failed: %v", v, err)
+			}
+			o = "seccomp=" + string(b)
+		}
+		hc.SecurityOpt = append(hc.SecurityOpt, o)
+	}
 	res, err := f.res.resources(fs)
 	if err != nil {
 		return cli.RunOptions{}, err
 	}
 	hc.Resources = res
+	hc.LogConfig.Type = f.logDriver
+	for _, o := range f.logOpts {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok {
+			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--log-opt\" flag: invalid key value pair format", o)
+		}
+		if hc.LogConfig.Config == nil {
+			hc.LogConfig.Config = map[string]string{}
+		}
+		hc.LogConfig.Config[k] = v
+	}
 	if fs.Changed("init") {
 		init := f.init
 		hc.Init = &init
