@@ -11,12 +11,14 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,8 +29,9 @@ func main() {
 	skiff := flag.String("skiff", "bin/skiff", "skiff binary")
 	userName := flag.String("user", "skiffuser", "unprivileged user with a subuid range")
 	n := flag.Int("n", 20, "runs per engine")
+	logMiB := flag.Int("log-mib", 1024, "MiB of short lines a container writes for the logging benchmark (0 skips it)")
 	flag.Parse()
-	if err := run(*skiff, *userName, *n); err != nil {
+	if err := run(*skiff, *userName, *n, *logMiB); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -57,7 +60,7 @@ func (r runner) must(name string, args ...string) error {
 	return nil
 }
 
-func run(skiff, userName string, n int) error {
+func run(skiff, userName string, n, logMiB int) error {
 	skiff, err := filepath.Abs(skiff)
 	if err != nil {
 		return err
@@ -142,7 +145,104 @@ func run(skiff, userName string, n int) error {
 		{"skiff", []string{skiff, "exec", "benchx", "true"}},
 		{"podman", []string{"podman", "exec", "benchx", "true"}},
 	}
-	return compare(r, "exec CTR true", execCmds, n, 0.2)
+	if err := compare(r, "exec CTR true", execCmds, n, 0.2); err != nil {
+		return err
+	}
+	if logMiB > 0 {
+		return logBench(r, skiff, base, logMiB)
+	}
+	return nil
+}
+
+// logBench has a container print about mib MiB of numbered short lines
+// (seq) in each engine, and reports the wall time until it has exited,
+// the lines `logs` gives back against those printed, and the peak memory
+// of the process that wrote the log (skiff's monitor, podman's conmon).
+func logBench(r runner, skiff, base string, mib int) error {
+	lines := int64(mib) << 20 / 9 // seq's lines average about 9 bytes here
+	script := fmt.Sprintf("seq 1 %d", lines)
+	type engine struct {
+		name, bin  string
+		run        []string
+		monitorPID func(id string) int
+	}
+	engines := []engine{
+		{"skiff", skiff, []string{"run", "-d", "--name", "logbench", "busybox", "sh", "-c", script}, func(id string) int {
+			b, _ := os.ReadFile(filepath.Join(base, "run/skiff/c", id, "monitor.pid"))
+			pid, _ := strconv.Atoi(string(bytes.TrimSpace(b)))
+			return pid
+		}},
+		{"podman", "podman", []string{"run", "-d", "--net=none", "--name", "logbench", "busybox", "sh", "-c", script}, func(id string) int {
+			out, _ := r.cmd("podman", "inspect", "-f", "{{.State.ConmonPid}}", id).Output()
+			pid, _ := strconv.Atoi(string(bytes.TrimSpace(out)))
+			return pid
+		}},
+	}
+	for _, e := range engines {
+		start := time.Now()
+		out, err := r.cmd(e.bin, e.run...).Output()
+		if err != nil {
+			return fmt.Errorf("%s run: %v", e.name, err)
+		}
+		id := string(bytes.TrimSpace(out))
+		pid := e.monitorPID(id)
+		var peak int64
+		done := make(chan struct{})
+		go func() {
+			for {
+				if kb := vmHWM(pid); kb > peak {
+					peak = kb
+				}
+				select {
+				case <-done:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}()
+		if err := r.must(e.bin, "wait", "logbench"); err != nil {
+			return err
+		}
+		wall := time.Since(start)
+		close(done)
+		logs := r.cmd(e.bin, "logs", "logbench")
+		pipe, _ := logs.StdoutPipe()
+		if err := logs.Start(); err != nil {
+			return err
+		}
+		got := countLines(pipe)
+		logs.Wait()
+		r.must(e.bin, "rm", "-f", "logbench")
+		fmt.Printf("%-7s %d MiB of lines to stdout: wall %v, lines lost %d of %d, log writer peak memory %d KiB\n",
+			e.name, mib, wall.Round(time.Millisecond), lines-got, lines, peak)
+	}
+	return nil
+}
+
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func countLines(r io.Reader) int64 {
+	var n int64
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := r.Read(buf)
+		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+		if err != nil {
+			return n
+		}
+	}
 }
 
 type bench struct {
