@@ -193,7 +193,7 @@ func TestRunDetachedAndPs(t *testing.T) {
 
 func TestLogs(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
-		e.mustSkiff(t, "run", "--name", "logtest", "busybox", "sh", "-c", "echo out1; echo err1 >&2; echo out2")
+		e.mustSkiff(t, "run", "--name", "logtest", "busybox", "sh", "-c", "echo out1; echo err1 >&2; sleep 0.2; echo out2")
 		e.cleanupContainer(t, "logtest")
 		r := e.skiff(t, "logs", "logtest")
 		if r.code != 0 || r.stdout != "out1\nout2\n" || r.stderr != "err1\n" {
