@@ -52,8 +52,10 @@ type Engine struct {
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
 	execs      map[string]*execState
-	names      map[string]string
-	started    time.Time
+	// seccompCache holds compiled seccomp filters by profile and caps.
+	seccompCache map[string][]byte
+	names        map[string]string
+	started      time.Time
 }
 
 // New opens the stores and loads the containers recorded on disk.
@@ -83,14 +85,15 @@ func New(opt Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		opt:        opt,
-		images:     st,
-		volumes:    vs,
-		log:        opt.Log,
-		containers: map[string]*ctr{},
-		execs:      map[string]*execState{},
-		names:      map[string]string{},
-		started:    time.Now(),
+		opt:          opt,
+		images:       st,
+		volumes:      vs,
+		log:          opt.Log,
+		containers:   map[string]*ctr{},
+		execs:        map[string]*execState{},
+		seccompCache: map[string][]byte{},
+		names:        map[string]string{},
+		started:      time.Now(),
 	}
 	e.cgroups, e.cgroupErr = cgroups.Detect(cgroups.Options{Rootless: opt.Paths.Rootless, UID: config.HostUID()})
 	if e.cgroupErr != nil {

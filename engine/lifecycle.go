@@ -224,9 +224,10 @@ func validateSecurityOpt(o string) error {
 	return fmt.Errorf("invalid --security-opt 1: %q", o)
 }
 
-// setSeccomp puts the container's syscall filter in spec: Docker's default
-// unless --security-opt seccomp= says otherwise.
-func setSeccomp(spec *runtime.Spec, opts []string) error {
+// setSeccomp puts the container's compiled syscall filter in spec:
+// Docker's default unless --security-opt seccomp= says otherwise. Filters
+// are compiled once per profile and capability set.
+func (e *Engine) setSeccomp(spec *runtime.Spec, opts []string) error {
 	profile := ""
 	for _, o := range opts {
 		if v, ok := strings.CutPrefix(o, "seccomp="); ok {
@@ -239,8 +240,24 @@ func setSeccomp(spec *runtime.Spec, opts []string) error {
 	if err != nil {
 		return err
 	}
-	spec.Seccomp, err = runtime.SeccompProfile(profile, caps, spec.Privileged)
-	return err
+	key := fmt.Sprint(profile, caps, spec.Privileged)
+	e.mu.Lock()
+	bpf, ok := e.seccompCache[key]
+	e.mu.Unlock()
+	if !ok {
+		p, err := runtime.SeccompProfile(profile, caps, spec.Privileged)
+		if err != nil {
+			return err
+		}
+		if bpf, err = runtime.CompileSeccomp(p); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.seccompCache[key] = bpf
+		e.mu.Unlock()
+	}
+	spec.Seccomp = bpf
+	return nil
 }
 
 // noNewPrivileges reports whether --security-opt no-new-privileges is set.
@@ -412,7 +429,7 @@ func (e *Engine) startLocked(c *ctr) error {
 		},
 	}
 	spec.Mounts = append(spec.Mounts, userMounts...)
-	if err := setSeccomp(&spec, c.rec.HostConfig.SecurityOpt); err != nil {
+	if err := e.setSeccomp(&spec, c.rec.HostConfig.SecurityOpt); err != nil {
 		releaseMounts()
 		e.images.Unmount(c.rec.ID, true)
 		e.destroyCgroup(c)

@@ -6,7 +6,6 @@ import (
 	"os"
 	goruntime "runtime"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,8 +24,8 @@ type execRequest struct {
 	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
 	Ulimits         []Ulimit `json:"ulimits,omitempty"`
 	// CgroupFDs are open cgroup.procs files to join.
-	CgroupFDs []int               `json:"cgroupFDs,omitempty"`
-	Seccomp   *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	CgroupFDs []int  `json:"cgroupFDs,omitempty"`
+	Seccomp   []byte `json:"seccomp,omitempty"`
 }
 
 // RunExec runs in the container's namespaces, which the nsenter

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -95,7 +94,7 @@ type proc struct {
 	Privileged      bool
 	NoNewPrivileges bool
 	Ulimits         []Ulimit
-	Seccomp         *specs.LinuxSeccomp
+	Seccomp         []byte
 	// createCwd makes a missing working directory (the container's
 	// command); an exec's must exist.
 	createCwd bool

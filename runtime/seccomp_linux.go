@@ -1,9 +1,13 @@
 package runtime
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"unsafe"
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/moby/sys/capability"
@@ -84,38 +88,35 @@ var seccompOps = map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
 	specs.OpMaskedEqual: libseccomp.CompareMaskedEqual,
 }
 
-// loadSeccomp compiles the profile and loads it into the calling thread
-// (init and exec are locked to the thread that execs). It needs
-// CAP_SYS_ADMIN or no_new_privs, so it runs before capabilities drop.
-func loadSeccomp(p *specs.LinuxSeccomp) error {
+// CompileSeccomp compiles a profile to the BPF program the kernel loads
+// (nil for no profile). The engine compiles once per profile and caps;
+// each container's init only loads the result.
+func CompileSeccomp(p *specs.LinuxSeccomp) ([]byte, error) {
 	if p == nil {
-		return nil
+		return nil, nil
 	}
 	def, err := seccompAction(p.DefaultAction, p.DefaultErrnoRet)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f, err := libseccomp.NewFilter(def)
 	if err != nil {
-		return fmt.Errorf("seccomp: %w", err)
+		return nil, fmt.Errorf("seccomp: %w", err)
 	}
 	defer f.Release()
-	if err := f.SetNoNewPrivsBit(false); err != nil {
-		return fmt.Errorf("seccomp: %w", err)
-	}
 	for _, a := range p.Architectures {
 		arch, err := libseccomp.GetArchFromString(strings.ToLower(strings.TrimPrefix(string(a), "SCMP_ARCH_")))
 		if err != nil {
 			continue
 		}
 		if err := f.AddArch(arch); err != nil {
-			return fmt.Errorf("seccomp: adding arch %s: %w", a, err)
+			return nil, fmt.Errorf("seccomp: adding arch %s: %w", a, err)
 		}
 	}
 	for _, sc := range p.Syscalls {
 		act, err := seccompAction(sc.Action, sc.ErrnoRet)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if act == def {
 			continue
@@ -126,12 +127,47 @@ func loadSeccomp(p *specs.LinuxSeccomp) error {
 				continue // not a syscall on this architecture
 			}
 			if err := addRule(f, call, act, sc.Args); err != nil {
-				return fmt.Errorf("seccomp: rule for %s: %w", name, err)
+				return nil, fmt.Errorf("seccomp: rule for %s: %w", name, err)
 			}
 		}
 	}
-	if err := f.Load(); err != nil {
-		return fmt.Errorf("loading the seccomp filter: %w", err)
+	// Through a memfd: libseccomp 2.5 (Debian 12) exports only to a file.
+	fd, err := unix.MemfdCreate("skiff-seccomp", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	mf := os.NewFile(uintptr(fd), "skiff-seccomp")
+	defer mf.Close()
+	if err := f.ExportBPF(mf); err != nil {
+		return nil, fmt.Errorf("compiling the seccomp filter: %w", err)
+	}
+	if _, err := mf.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(mf)
+}
+
+// loadSeccomp loads a compiled filter into the calling thread (init and
+// exec are locked to the thread that execs). It needs CAP_SYS_ADMIN or
+// no_new_privs, so it runs before capabilities drop.
+func loadSeccomp(bpf []byte) error {
+	if len(bpf) == 0 {
+		return nil
+	}
+	if len(bpf)%8 != 0 {
+		return fmt.Errorf("seccomp: a BPF program of %d bytes", len(bpf))
+	}
+	prog := make([]unix.SockFilter, len(bpf)/8)
+	for i := range prog {
+		b := bpf[i*8:]
+		prog[i] = unix.SockFilter{
+			Code: binary.NativeEndian.Uint16(b[0:2]), Jt: b[2], Jf: b[3],
+			K: binary.NativeEndian.Uint32(b[4:8]),
+		}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog))); errno != 0 {
+		return fmt.Errorf("loading the seccomp filter: %w", errno)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/skiff-dev/skiff/logs"
 )
 
@@ -55,8 +54,9 @@ type Spec struct {
 	Ulimits         []Ulimit `json:"ulimits,omitempty"`
 	// Init keeps a reaping init as PID 1 with the command as its child.
 	Init bool `json:"init,omitempty"`
-	// Seccomp is the syscall filter; nil means none.
-	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	// Seccomp is the compiled syscall filter (CompileSeccomp); empty
+	// means none.
+	Seccomp []byte `json:"seccomp,omitempty"`
 }
 
 // Ulimit is a resource limit (setrlimit) by Docker's name: nofile, nproc...
