@@ -169,6 +169,13 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 }
 
 func validateHostConfig(hc *container.HostConfig) error {
+	switch nm := string(hc.NetworkMode); {
+	case nm == "", nm == "default", nm == "bridge", nm == "host", nm == "none":
+	case strings.HasPrefix(nm, "container:"):
+		return fmt.Errorf("--network %s is not supported yet: containers share skiff's network namespace unless --network none", nm)
+	default:
+		return errNotFound(fmt.Errorf("network %s not found", nm))
+	}
 	rp := hc.RestartPolicy
 	switch rp.Name {
 	case "", "no":

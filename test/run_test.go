@@ -31,6 +31,8 @@ func TestRunExitCodes(t *testing.T) {
 			{"unknown flag", []string{"run", "--bogus-flag", "busybox"}, 125, "", "unknown flag: --bogus-flag"},
 			{"no image", []string{"run"}, 125, "", `"skiff run" requires at least 1 argument`},
 			{"env", []string{"run", "--rm", "-e", "FOO=bar", "busybox", "sh", "-c", "echo $FOO"}, 0, "bar\n", ""},
+			{"unknown network", []string{"run", "--rm", "--network", "nosuchnet", "busybox", "true"}, 125, "", "network nosuchnet not found"},
+			{"network none", []string{"run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"}, 0, "lo\n", ""},
 			{"workdir", []string{"run", "--rm", "-w", "/tmp/newdir", "busybox", "pwd"}, 0, "/tmp/newdir\n", ""},
 			{"user", []string{"run", "--rm", "-u", "nobody", "busybox", "id", "-u"}, 0, "65534\n", ""},
 			{"entrypoint", []string{"run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"}, 0, "a b\n", ""},
