@@ -32,6 +32,8 @@ type record struct {
 	// ManuallyStopped is set by stop and kill: the restart policy then
 	// leaves the container alone (until it is started again).
 	ManuallyStopped bool `json:",omitempty"`
+	// Cgroup names the container's cgroup for its current (or last) run.
+	Cgroup string `json:",omitempty"`
 }
 
 type state struct {

@@ -56,7 +56,7 @@ func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
 	}
 	x := &execState{id: newID(), c: c, cfg: req, keys: keys}
 	if e.cgroups != nil {
-		x.cgroupProcs = e.cgroups.ProcsFiles(c.rec.ID)
+		x.cgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
 	}
 	e.mu.Lock()
 	e.execs[x.id] = x

@@ -451,7 +451,7 @@ func (e *Engine) startLocked(c *ctr) error {
 	proc, err := runtime.Start(c.runDir, spec)
 	if err == nil && e.cgroups != nil {
 		// Join before the init switches to the container's user.
-		if aerr := e.cgroups.Add(c.rec.ID, proc.Pid); aerr != nil {
+		if aerr := e.cgroups.Add(c.rec.Cgroup, proc.Pid); aerr != nil {
 			syscall.Kill(proc.Pid, syscall.SIGKILL)
 			<-proc.Done
 			err = fmt.Errorf("joining the container's cgroup: %w", aerr)
@@ -510,7 +510,7 @@ func (e *Engine) exited(c *ctr) {
 	}
 	e.images.Unmount(c.rec.ID, true)
 	if e.cgroups != nil {
-		if oom, err := e.cgroups.OOMKilled(c.rec.ID); err == nil && oom {
+		if oom, err := e.cgroups.OOMKilled(c.rec.Cgroup); err == nil && oom {
 			ex.OOMKilled = true
 		}
 	}
@@ -645,7 +645,7 @@ func (e *Engine) signal(c *ctr, sig syscall.Signal) error {
 	}
 	if c.rec.State.Status == container.StatePaused && e.cgroups != nil {
 		// A frozen process gets no signal: thaw it first, as Docker does.
-		if err := e.cgroups.Thaw(c.rec.ID); err == nil {
+		if err := e.cgroups.Thaw(c.rec.Cgroup); err == nil {
 			c.rec.State.Status = container.StateRunning
 			c.notify()
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/moby/moby/api/types/blkiodev"
 	"github.com/moby/moby/api/types/container"
@@ -87,18 +89,35 @@ func (e *Engine) createCgroup(c *ctr) error {
 	if err != nil {
 		return errInvalid(err)
 	}
-	if err := e.cgroups.Create(c.rec.ID, r); err != nil {
+	// A new name each start: the cgroup of the previous run may still be
+	// on its way out (destroyCgroup does not make the exit wait for it).
+	name := c.rec.ID + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := e.cgroups.Create(name, r); err != nil {
 		return errInvalid(err)
 	}
+	c.mu.Lock()
+	c.rec.Cgroup = name
+	c.mu.Unlock()
 	return nil
 }
 
+// destroyCgroup removes the container's cgroup in the background: rmdir
+// on cgroupfs is slow, and nothing waits for it.
 func (e *Engine) destroyCgroup(c *ctr) {
-	if e.cgroups != nil {
-		if err := e.cgroups.Destroy(c.rec.ID); err != nil {
-			e.log.Printf("removing the cgroup of %s: %v", c.rec.ID, err)
-		}
+	if e.cgroups == nil {
+		return
 	}
+	c.mu.Lock()
+	name := c.rec.Cgroup
+	c.mu.Unlock()
+	if name == "" {
+		return
+	}
+	go func() {
+		if err := e.cgroups.Destroy(name); err != nil {
+			e.log.Printf("removing cgroup %s: %v", name, err)
+		}
+	}()
 }
 
 func (e *Engine) postContainerPause(w http.ResponseWriter, r *http.Request) {
@@ -128,15 +147,15 @@ func (e *Engine) pauseOrUnpause(w http.ResponseWriter, r *http.Request, pause bo
 		writeError(w, errConflict(fmt.Errorf("container %s is not paused", c.rec.ID)))
 		return
 	}
-	if e.cgroups == nil || len(e.cgroups.ProcsFiles(c.rec.ID)) == 0 {
+	if e.cgroups == nil || len(e.cgroups.ProcsFiles(c.rec.Cgroup)) == 0 {
 		writeError(w, errConflict(errors.New("pause needs the freezer cgroup controller, which is not delegated to skiff (hint: as root, run skiff system cgroup-setup --user USER)")))
 		return
 	}
 	var err error
 	if pause {
-		err = e.cgroups.Freeze(c.rec.ID)
+		err = e.cgroups.Freeze(c.rec.Cgroup)
 	} else {
-		err = e.cgroups.Thaw(c.rec.ID)
+		err = e.cgroups.Thaw(c.rec.Cgroup)
 	}
 	if err != nil {
 		writeError(w, err)
@@ -181,7 +200,7 @@ func (e *Engine) postContainerUpdate(w http.ResponseWriter, r *http.Request) {
 	defer c.mu.Unlock()
 	if c.running() || c.rec.State.Status == container.StatePaused {
 		res, _ := resourcesOf(hc.Resources)
-		if err := e.cgroups.Update(c.rec.ID, res); err != nil {
+		if err := e.cgroups.Update(c.rec.Cgroup, res); err != nil {
 			writeError(w, errInvalid(fmt.Errorf("Cannot update container %s: %w", c.rec.ID, err)))
 			return
 		}

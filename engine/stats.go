@@ -39,7 +39,7 @@ func systemCPU() uint64 {
 // sample reads one stats sample of the container. The caller holds no lock.
 func (e *Engine) sample(c *ctr) container.StatsResponse {
 	c.mu.Lock()
-	id, name, running := c.rec.ID, c.rec.Name, c.running()
+	id, name, running, cg := c.rec.ID, c.rec.Name, c.running(), c.rec.Cgroup
 	var pidsLimit uint64
 	if l := c.rec.HostConfig.PidsLimit; l != nil && *l > 0 {
 		pidsLimit = uint64(*l)
@@ -49,7 +49,7 @@ func (e *Engine) sample(c *ctr) container.StatsResponse {
 	if !running || e.cgroups == nil {
 		return s
 	}
-	st, err := e.cgroups.Stats(id)
+	st, err := e.cgroups.Stats(cg)
 	if err != nil {
 		return s
 	}

@@ -15,6 +15,7 @@ import (
 // directory left.
 func TestConcurrentRuns(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
+		cgroupsBefore := e.cgroupCount(t)
 		var wg sync.WaitGroup
 		errs := make(chan string, 80)
 		for i := 0; i < 20; i++ {
@@ -61,6 +62,18 @@ func TestConcurrentRuns(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		// No cgroup is left (they are removed in the background).
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			n := e.cgroupCount(t)
+			if n <= cgroupsBefore {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%d cgroups left", n-cgroupsBefore)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		for _, dir := range []string{filepath.Join(e.runDir(), "c"), e.containersDir()} {
 			ents, _ := os.ReadDir(dir)
 			if len(ents) != 0 {
@@ -99,4 +112,25 @@ func (e *env) processesMatching(t *testing.T, words ...string) []string {
 		}
 	}
 	return out
+}
+
+// cgroupCount counts the container cgroups under this env's parent cgroup
+// in the pids hierarchy (cgroup v1).
+func (e *env) cgroupCount(t *testing.T) int {
+	t.Helper()
+	parent := "skiff"
+	if e.rootless {
+		parent = "skiff-" + *userName
+	}
+	ents, err := os.ReadDir(filepath.Join("/sys/fs/cgroup/pids", parent))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, ent := range ents {
+		if ent.IsDir() {
+			n++
+		}
+	}
+	return n
 }

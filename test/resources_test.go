@@ -10,15 +10,28 @@ import (
 	"time"
 )
 
-// cgroupFile is a file of the container's v1 cgroup on the host.
+// cgroupFile is a file of the running container's v1 cgroup on the host,
+// found through its process's /proc/PID/cgroup.
 func (e *env) cgroupFile(t *testing.T, ctr, controller, file string) string {
 	t.Helper()
-	id := strings.TrimSpace(e.mustSkiff(t, "inspect", "-f", "{{.Id}}", ctr))
-	parent := "skiff"
-	if e.rootless {
-		parent = "skiff-" + *userName
+	pid := strings.TrimSpace(e.mustSkiff(t, "inspect", "-f", "{{.State.Pid}}", ctr))
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "cgroup"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join("/sys/fs/cgroup", controller, parent, id, file)
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(f[1], ",") {
+			if c == controller {
+				return filepath.Join("/sys/fs/cgroup", controller, f[2], file)
+			}
+		}
+	}
+	t.Fatalf("%s is in no %s cgroup: %s", ctr, controller, b)
+	return ""
 }
 
 func readUint(t *testing.T, path string) uint64 {
