@@ -436,6 +436,9 @@ func (e *Engine) startLocked(c *ctr) error {
 		},
 	}
 	spec.Mounts = append(spec.Mounts, userMounts...)
+	if e.cgroups != nil {
+		spec.CgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
+	}
 	if err := e.setSeccomp(&spec, c.rec.HostConfig.SecurityOpt); err != nil {
 		releaseMounts()
 		e.images.Unmount(c.rec.ID, true)
@@ -449,14 +452,6 @@ func (e *Engine) startLocked(c *ctr) error {
 		spec.NetNS, spec.NewNetNS = "", true
 	}
 	proc, err := runtime.Start(c.runDir, spec)
-	if err == nil && e.cgroups != nil {
-		// Join before the init switches to the container's user.
-		if aerr := e.cgroups.Add(c.rec.Cgroup, proc.Pid); aerr != nil {
-			syscall.Kill(proc.Pid, syscall.SIGKILL)
-			<-proc.Done
-			err = fmt.Errorf("joining the container's cgroup: %w", aerr)
-		}
-	}
 	if err != nil {
 		releaseMounts()
 		e.images.Unmount(c.rec.ID, true)

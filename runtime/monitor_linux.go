@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -185,9 +186,17 @@ func (m *monitor) run(report func(readyMsg)) error {
 	for _, f := range childEnds {
 		f.Close()
 	}
+	// Move init into the container's cgroup while it builds its root
+	// filesystem: a cgroup v1 move waits for an RCU grace period per
+	// hierarchy, and init still runs as the engine's user (v1 demands that).
+	joined := make(chan error, 1)
+	go func() { joined <- joinCgroups(m.spec.CgroupProcs, cmd.Process.Pid) }()
 	var msg syncMsg
 	if err := json.NewDecoder(syncR).Decode(&msg); err != nil {
 		msg = syncMsg{Error: "container init exited before it was ready", Code: 125}
+	}
+	if err := <-joined; err != nil && msg.Ready {
+		msg = syncMsg{Error: err.Error(), Code: 125}
 	}
 	if !msg.Ready {
 		cmd.Process.Kill()
@@ -412,4 +421,14 @@ func recvFd(sock *os.File) (*os.File, error) {
 		return nil, errors.New("no file descriptor received")
 	}
 	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+}
+
+// joinCgroups writes pid to each cgroup.procs file.
+func joinCgroups(procs []string, pid int) error {
+	for _, p := range procs {
+		if err := os.WriteFile(p, []byte(strconv.Itoa(pid)), 0); err != nil {
+			return fmt.Errorf("joining the container's cgroup %s: %w", filepath.Dir(p), err)
+		}
+	}
+	return nil
 }

@@ -54,6 +54,9 @@ type Spec struct {
 	Ulimits         []Ulimit `json:"ulimits,omitempty"`
 	// Init keeps a reaping init as PID 1 with the command as its child.
 	Init bool `json:"init,omitempty"`
+	// CgroupProcs are the cgroup.procs files of the container's cgroups:
+	// the monitor moves init into them before init switches user.
+	CgroupProcs []string `json:"cgroupProcs,omitempty"`
 	// Seccomp is the compiled syscall filter (CompileSeccomp); empty
 	// means none.
 	Seccomp []byte `json:"seccomp,omitempty"`
