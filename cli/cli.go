@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -143,5 +142,3 @@ func logSince(path string, off int64) string {
 func isNotFound(err error) bool {
 	return err != nil && cerrdefs.IsNotFound(err)
 }
-
-var errDetached = errors.New("detached")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -256,6 +255,3 @@ func (c *CLI) proxySignals(ctx context.Context, id string) func() {
 		close(done)
 	}
 }
-
-// ErrUsage is a command line that makes no sense; the caller prints usage.
-var ErrUsage = errors.New("usage")

@@ -65,7 +65,6 @@ type monitor struct {
 	clients []*client
 	stdin   io.WriteCloser // pty master or stdin pipe; nil without stdin
 	master  *os.File
-	started chan struct{}
 	goW     *os.File
 	// pid is the container's init; execs join its namespaces.
 	pid int
@@ -82,7 +81,7 @@ type monitor struct {
 func RunMonitor(stateDir string) error {
 	ready := os.Stdout
 	report := func(m readyMsg) { json.NewEncoder(ready).Encode(m) }
-	m := &monitor{stateDir: stateDir, started: make(chan struct{}), execed: make(chan struct{}), execMasters: map[string]*os.File{}}
+	m := &monitor{stateDir: stateDir, execed: make(chan struct{}), execMasters: map[string]*os.File{}}
 	if err := ReadJSON(filepath.Join(stateDir, specFile), &m.spec); err != nil {
 		report(readyMsg{Error: err.Error(), Code: 125})
 		return err
