@@ -62,6 +62,11 @@ sed -i '/^skiffnosub:/d' /etc/subuid /etc/subgid
 
 log "building skiff"
 make build
+# Engines of an older skiff would go on answering: stop them (their
+# containers keep running under their monitors).
+if pkill -TERM -f '^/usr/local/bin/skiff engine' 2>/dev/null; then
+	sleep 1
+fi
 install -m 0755 bin/skiff /usr/local/bin/skiff
 
 # cgroup v1 hosts: hand the test user a delegated subtree, so that its
