@@ -257,6 +257,25 @@ func TestRunOptions(t *testing.T) {
 		if out := e.mustSkiff(t, "inspect", "-f", "{{.State.ExitCode}} {{.Config.StopSignal}}", "stopsig"); out != "138 USR1\n" {
 			t.Errorf("--stop-signal: %q", out)
 		}
+		// --stop-timeout replaces stop's default of 10 seconds.
+		e.mustSkiff(t, "run", "-d", "--name", "stoptimeout", "--stop-timeout", "1", "busybox", "sleep", "300")
+		e.cleanupContainer(t, "stoptimeout")
+		start = time.Now()
+		e.mustSkiff(t, "stop", "stoptimeout")
+		if took := time.Since(start); took > 6*time.Second {
+			t.Errorf("stop with --stop-timeout 1 took %v", took)
+		}
+		if out := e.mustSkiff(t, "inspect", "-f", "{{.State.ExitCode}} {{.Config.StopTimeout}}", "stoptimeout"); out != "137 1\n" {
+			t.Errorf("--stop-timeout: %q", out)
+		}
+		// port: nothing is published (there is no -p yet), and asking for
+		// one port says so as Docker does.
+		if out := e.mustSkiff(t, "port", "stoptimeout"); out != "" {
+			t.Errorf("port: %q", out)
+		}
+		if r := e.skiff(t, "port", "stoptimeout", "80"); r.code != 1 || !strings.Contains(r.stderr, "No public port '80/tcp' published for stoptimeout") {
+			t.Errorf("port 80: %s", r)
+		}
 		// --restart
 		e.mustSkiff(t, "run", "-d", "--name", "onfail", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 3")
 		e.cleanupContainer(t, "onfail")

@@ -46,6 +46,10 @@ type Harness struct {
 	DropsEmpty bool
 	// NoPartial says the receiver cannot tell a piece from a line.
 	NoPartial bool
+	// Lossy says the transport may drop messages under load (syslog over
+	// UDP): the concurrent test then checks the order of what arrived,
+	// not that everything did.
+	Lossy bool
 }
 
 // Run runs the suite against h.
@@ -260,7 +264,7 @@ func testConcurrent(t *testing.T, h Harness) {
 		t.Errorf("Close: %v", err)
 	}
 	got := h.Received(t, info, 2*n)
-	if len(got) != 2*n {
+	if len(got) != 2*n && !(h.Lossy && len(got) > 0 && len(got) < 2*n) {
 		t.Fatalf("received %d messages, want %d", len(got), 2*n)
 	}
 	next := map[string]int{}
@@ -268,6 +272,15 @@ func testConcurrent(t *testing.T, h Harness) {
 		stream := r.Source
 		if stream == "" {
 			stream, _, _ = strings.Cut(r.Line, " ")
+		}
+		if h.Lossy {
+			// What arrived comes in order, without duplicates.
+			var i int
+			if _, err := fmt.Sscanf(r.Line, stream+" %d end", &i); err != nil || i < next[stream] {
+				t.Fatalf("%s message %q after %d", stream, r.Line, next[stream])
+			}
+			next[stream] = i + 1
+			continue
 		}
 		if want := fmt.Sprintf("%s %d end", stream, next[stream]); r.Line != want {
 			t.Fatalf("%s message %q, want %q", stream, r.Line, want)
