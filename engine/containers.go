@@ -116,41 +116,41 @@ func timeoutParam(r *http.Request) (*int, error) {
 	return &n, nil
 }
 
-func (e *Engine) postContainerStop(w http.ResponseWriter, r *http.Request) {
+// containerAction answers a verb on one container: 204 when fn succeeds,
+// the error otherwise.
+func (e *Engine) containerAction(w http.ResponseWriter, r *http.Request, fn func(c *ctr) error) {
 	c, ok := e.container(w, r)
 	if !ok {
 		return
 	}
-	t, err := timeoutParam(r)
-	if err == nil {
-		err = e.stop(c, r.URL.Query().Get("signal"), t)
-	}
-	if err != nil {
+	if err := fn(c); err != nil {
 		writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (e *Engine) postContainerRestart(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	t, err := timeoutParam(r)
-	if err == nil {
-		if err = e.stop(c, r.URL.Query().Get("signal"), t); statusOf(err) == http.StatusNotModified {
-			err = nil
+func (e *Engine) postContainerStop(w http.ResponseWriter, r *http.Request) {
+	e.containerAction(w, r, func(c *ctr) error {
+		t, err := timeoutParam(r)
+		if err != nil {
+			return err
 		}
-	}
-	if err == nil {
-		err = e.start(c)
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+		return e.stop(c, r.URL.Query().Get("signal"), t)
+	})
+}
+
+func (e *Engine) postContainerRestart(w http.ResponseWriter, r *http.Request) {
+	e.containerAction(w, r, func(c *ctr) error {
+		t, err := timeoutParam(r)
+		if err != nil {
+			return err
+		}
+		if err := e.stop(c, r.URL.Query().Get("signal"), t); err != nil && statusOf(err) != http.StatusNotModified {
+			return err
+		}
+		return e.start(c)
+	})
 }
 
 func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
@@ -181,15 +181,9 @@ func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Engine) deleteContainer(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	if err := e.remove(c, boolParam(r, "force"), boolParam(r, "v")); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	e.containerAction(w, r, func(c *ctr) error {
+		return e.remove(c, boolParam(r, "force"), boolParam(r, "v"))
+	})
 }
 
 func (e *Engine) postContainersPrune(w http.ResponseWriter, r *http.Request) {

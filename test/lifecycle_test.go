@@ -70,12 +70,18 @@ func TestExec(t *testing.T) {
 	})
 }
 
-// ptyRun runs skiff with its terminal on a pty, types input after a
+// ptyRun runs skiff with its terminal on a 30x90 pty, types input after a
 // moment, and returns everything the terminal showed and the exit code.
 func (e *env) ptyRun(t *testing.T, args []string, input string) (string, int) {
 	t.Helper()
+	return e.ptyRunSize(t, args, input, 30, 90)
+}
+
+// ptyRunSize is ptyRun on a terminal of the given size.
+func (e *env) ptyRunSize(t *testing.T, args []string, input string, rows, cols uint16) (string, int) {
+	t.Helper()
 	cmd := e.command(*skiffBin, args...)
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 90})
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
 	if err != nil {
 		t.Fatal(err)
 	}

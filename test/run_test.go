@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 )
 
 func TestRunExitCodes(t *testing.T) {
@@ -247,43 +245,14 @@ func TestIsolationAndOwnership(t *testing.T) {
 	})
 }
 
-// TestRunTTY drives `run -it` through a real pseudo-terminal.
+// TestRunTTY drives `run -it` through a real pseudo-terminal (40x100).
 func TestRunTTY(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
-		cmd := e.command(*skiffBin, "run", "-it", "--rm", "busybox", "sh")
-		ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ptmx.Close()
-		out := make(chan string, 1)
-		go func() {
-			var b strings.Builder
-			buf := make([]byte, 4096)
-			for {
-				n, err := ptmx.Read(buf)
-				b.Write(buf[:n])
-				if err != nil {
-					out <- b.String()
-					return
-				}
-			}
-		}()
-		time.Sleep(500 * time.Millisecond)
-		ptmx.Write([]byte("tty; stty size; echo $((6*7))x; exit 5\n"))
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("run -it did not finish")
-		}
-		if code := cmd.ProcessState.ExitCode(); code != 5 {
+		text, code := e.ptyRunSize(t, []string{"run", "-it", "--rm", "busybox", "sh"},
+			"tty; stty size; echo $((6*7))x; exit 5\n", 40, 100)
+		if code != 5 {
 			t.Errorf("exit code %d, want 5", code)
 		}
-		ptmx.Close()
-		text := <-out
 		contains(t, "tty output", text, "/dev/pts/0")
 		contains(t, "tty output", text, "40 100")
 		contains(t, "tty output", text, "42x")

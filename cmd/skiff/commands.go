@@ -80,26 +80,10 @@ func init() {
 		}),
 	})
 
-	var stopTime int
-	var stopSig string
-	register("stop", &command{
-		usage: "stop [OPTIONS] CONTAINER [CONTAINER...]", short: "Stop one or more running containers", minArgs: 1, maxArgs: -1,
-		flags: func(fs *pflag.FlagSet) {
-			fs.IntVarP(&stopTime, "time", "t", -1, "Seconds to wait before killing the container")
-			fs.StringVarP(&stopSig, "signal", "s", "", "Signal to send to the container")
-		},
-		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
-			c, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			var t *int
-			if fs.Changed("time") {
-				t = &stopTime
-			}
-			return c.Stop(ctx, args, t, stopSig)
-		},
-	})
+	register("stop", stopCommand("stop", "Stop one or more running containers",
+		func(ctx context.Context, c *cli.CLI, args []string, t *int, sig string) error {
+			return c.Stop(ctx, args, t, sig)
+		}))
 
 	var killSig string
 	register("kill", &command{
@@ -253,4 +237,28 @@ func init() {
 		usage: "info", short: "Display system-wide information", maxArgs: 0,
 		run: withCLI(func(ctx context.Context, c *cli.CLI, _ []string) error { return c.Info(ctx) }),
 	})
+}
+
+// stopCommand is stop or restart: -t/--time and -s/--signal, then action.
+func stopCommand(verb, short string, action func(ctx context.Context, c *cli.CLI, args []string, t *int, sig string) error) *command {
+	var seconds int
+	var sig string
+	return &command{
+		usage: verb + " [OPTIONS] CONTAINER [CONTAINER...]", short: short, minArgs: 1, maxArgs: -1,
+		flags: func(fs *pflag.FlagSet) {
+			fs.IntVarP(&seconds, "time", "t", -1, "Seconds to wait before killing the container")
+			fs.StringVarP(&sig, "signal", "s", "", "Signal to send to the container")
+		},
+		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
+			c, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			var t *int
+			if fs.Changed("time") {
+				t = &seconds
+			}
+			return action(ctx, c, args, t, sig)
+		},
+	}
 }

@@ -48,26 +48,10 @@ func init() {
 		}),
 	})
 
-	var restartTime int
-	var restartSig string
-	register("restart", &command{
-		usage: "restart [OPTIONS] CONTAINER [CONTAINER...]", short: "Restart one or more containers", minArgs: 1, maxArgs: -1,
-		flags: func(fs *pflag.FlagSet) {
-			fs.IntVarP(&restartTime, "time", "t", -1, "Seconds to wait before killing the container")
-			fs.StringVarP(&restartSig, "signal", "s", "", "Signal to send to the container")
-		},
-		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
-			c, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			var t *int
-			if fs.Changed("time") {
-				t = &restartTime
-			}
-			return c.Restart(ctx, args, t, restartSig)
-		},
-	})
+	register("restart", stopCommand("restart", "Restart one or more containers",
+		func(ctx context.Context, c *cli.CLI, args []string, t *int, sig string) error {
+			return c.Restart(ctx, args, t, sig)
+		}))
 
 	register("rename", &command{
 		usage: "rename CONTAINER NEW_NAME", short: "Rename a container", minArgs: 2, maxArgs: 2,
