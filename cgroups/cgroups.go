@@ -224,6 +224,10 @@ const (
 	ctlFreezer = "freezer"
 )
 
+// Limited reports whether r asks for any limit (anything a cgroup
+// controller must apply).
+func (r Resources) Limited() bool { return len(needs(r)) > 0 }
+
 // need is a controller that a requested limit uses, with the flag that
 // requested it first, for error messages.
 type need struct {

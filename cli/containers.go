@@ -343,14 +343,12 @@ func (c *CLI) inspectRaw(ctx context.Context, name, kind string) (json.RawMessag
 		}
 	}
 	var buf bytes.Buffer
-	res, err := c.API.ImageInspect(ctx, name, client.ImageInspectWithRawResponse(&buf))
-	if err != nil {
+	if _, err := c.API.ImageInspect(ctx, name, client.ImageInspectWithRawResponse(&buf)); err != nil {
 		if kind == "" && isNotFound(err) {
 			return nil, fmt.Errorf("Error: No such object: %s", name)
 		}
 		return nil, err
 	}
-	_ = res
 	return json.RawMessage(buf.Bytes()), nil
 }
 
@@ -360,15 +358,20 @@ func (c *CLI) ContainerPrune(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(res.Report.ContainersDeleted) > 0 {
-		fmt.Fprintln(c.Out, "Deleted Containers:")
-		for _, id := range res.Report.ContainersDeleted {
-			fmt.Fprintln(c.Out, id)
-		}
-		fmt.Fprintln(c.Out)
-	}
-	fmt.Fprintf(c.Out, "Total reclaimed space: %s\n", humanSize(int64(res.Report.SpaceReclaimed)))
+	printPruned(c.Out, "Deleted Containers:", res.Report.ContainersDeleted, res.Report.SpaceReclaimed)
 	return nil
+}
+
+// printPruned is a prune's report, as docker prints it.
+func printPruned(w io.Writer, title string, deleted []string, reclaimed uint64) {
+	if len(deleted) > 0 {
+		fmt.Fprintln(w, title)
+		for _, d := range deleted {
+			fmt.Fprintln(w, d)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Total reclaimed space: %s\n", humanSize(int64(reclaimed)))
 }
 
 // printObjects prints inspect results: a JSON array, or each through the

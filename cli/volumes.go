@@ -111,14 +111,7 @@ func (c *CLI) VolumePrune(ctx context.Context, all bool) error {
 	if err != nil {
 		return err
 	}
-	if len(res.Report.VolumesDeleted) > 0 {
-		fmt.Fprintln(c.Out, "Deleted Volumes:")
-		for _, v := range res.Report.VolumesDeleted {
-			fmt.Fprintln(c.Out, v)
-		}
-		fmt.Fprintln(c.Out)
-	}
-	fmt.Fprintf(c.Out, "Total reclaimed space: %s\n", humanSize(int64(res.Report.SpaceReclaimed)))
+	printPruned(c.Out, "Deleted Volumes:", res.Report.VolumesDeleted, res.Report.SpaceReclaimed)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -103,6 +104,11 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 		}
 	}()
 	cfg := mergeImageConfig(req.Config, img)
+	if cfg.StopSignal != "" {
+		if _, err := signal.ParseSignal(cfg.StopSignal); err != nil {
+			return nil, errInvalid(fmt.Errorf("Invalid signal: %s", cfg.StopSignal))
+		}
+	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
@@ -812,6 +818,18 @@ func (e *Engine) volumesInUse() map[string][]string {
 		c.mu.Unlock()
 	}
 	return out
+}
+
+func (e *Engine) postContainerRename(w http.ResponseWriter, r *http.Request) {
+	c, ok := e.container(w, r)
+	if !ok {
+		return
+	}
+	if err := e.rename(c, r.URL.Query().Get("name")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // rename gives the container a new name.

@@ -8,10 +8,12 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/skiff-dev/skiff/runtime"
@@ -224,6 +226,20 @@ func parseTmpfs(dst, opts string) (mountPoint, error) {
 		case "dev":
 			flags &^= unix.MS_NODEV
 		default:
+			k, v, _ := strings.Cut(o, "=")
+			switch k {
+			case "size":
+				if _, err := units.RAMInBytes(v); err != nil && !strings.HasSuffix(v, "%") {
+					return mp, errInvalid(fmt.Errorf("invalid tmpfs option %q: %v", o, err))
+				}
+			case "mode":
+				if _, err := strconv.ParseUint(v, 8, 32); err != nil {
+					return mp, errInvalid(fmt.Errorf("invalid tmpfs option %q: mode must be octal", o))
+				}
+			case "uid", "gid", "nr_inodes", "nr_blocks", "mpol", "huge":
+			default:
+				return mp, errInvalid(fmt.Errorf("invalid tmpfs option %q", o))
+			}
 			data = append(data, o)
 		}
 	}

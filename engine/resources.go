@@ -49,14 +49,6 @@ func resourcesOf(r container.Resources) (cgroups.Resources, error) {
 	return out, nil
 }
 
-// hasLimits reports whether any cgroup limit is asked for.
-func hasLimits(r cgroups.Resources) bool {
-	return r.Memory != 0 || r.MemorySwap != 0 || r.MemoryReservation != 0 || r.OomKillDisable != nil ||
-		r.CPUShares != 0 || r.CPUPeriod != 0 || r.CPUQuota != 0 || r.NanoCPUs != 0 || r.CpusetCpus != "" ||
-		r.CpusetMems != "" || (r.PidsLimit != nil && *r.PidsLimit > 0) || r.BlkioWeight != 0 ||
-		len(r.BlkioDeviceReadBps)+len(r.BlkioDeviceWriteBps)+len(r.BlkioDeviceReadIOps)+len(r.BlkioDeviceWriteIOps) > 0
-}
-
 // checkResources validates a container's limits before anything is made:
 // Docker's rules, then whether this engine can apply them at all.
 func (e *Engine) checkResources(hc *container.HostConfig) error {
@@ -71,7 +63,7 @@ func (e *Engine) checkResources(hc *container.HostConfig) error {
 	if err := cgroups.Validate(r); err != nil {
 		return errInvalid(err)
 	}
-	if !hasLimits(r) {
+	if !r.Limited() {
 		return nil
 	}
 	if e.cgroups == nil {

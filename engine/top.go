@@ -11,18 +11,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 )
 
-func (e *Engine) postContainerRename(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	if err := e.rename(c, r.URL.Query().Get("name")); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // containerPids lists the processes in the container's pid namespace.
 func containerPids(initPid int) ([]int, error) {
 	target, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", initPid))

@@ -126,19 +126,11 @@ func (m *monitor) startExec(spec *ExecSpec) (int, func() int, io.WriteCloser, ma
 			cmd.Stdin, stdin = r, w
 			childEnds = append(childEnds, r)
 		}
-		for _, id := range []byte{streamStdout, streamStderr} {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return 0, nil, nil, nil, err
-			}
-			if id == streamStdout {
-				cmd.Stdout = w
-			} else {
-				cmd.Stderr = w
-			}
-			outs[id] = r
-			childEnds = append(childEnds, w)
+		var ends []*os.File
+		if outs, ends, err = outputPipes(cmd); err != nil {
+			return 0, nil, nil, nil, err
 		}
+		childEnds = append(childEnds, ends...)
 	}
 	var cgroupFDs []int
 	for _, path := range spec.CgroupProcs {

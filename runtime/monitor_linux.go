@@ -155,26 +155,17 @@ func (m *monitor) run(report func(readyMsg)) error {
 			cmd.Stdin, m.stdin = r, w
 			childEnds = append(childEnds, r)
 		}
-		for _, s := range []struct {
-			name string
-			id   byte
-			dst  **os.File
-		}{{"stdout", streamStdout, nil}, {"stderr", streamStderr, nil}} {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return err
-			}
-			if s.id == streamStdout {
-				cmd.Stdout = w
-			} else {
-				cmd.Stderr = w
-			}
-			childEnds = append(childEnds, w)
+		outs, ends, err := outputPipes(cmd)
+		if err != nil {
+			return err
+		}
+		childEnds = append(childEnds, ends...)
+		for id, r := range outs {
 			pumps.Add(1)
-			go func(name string, id byte, r *os.File) {
+			go func() {
 				defer pumps.Done()
-				m.pump(name, id, r)
-			}(s.name, s.id, r)
+				m.pump(streamName[id], id, r)
+			}()
 		}
 	}
 	cmd.ExtraFiles = extra
@@ -430,4 +421,40 @@ func joinCgroups(procs []string, pid int) error {
 		}
 	}
 	return nil
+}
+
+// streamName is the log's name of a frame's stream.
+var streamName = map[byte]string{streamStdout: "stdout", streamStderr: "stderr"}
+
+// outputPipes gives cmd a pipe for stdout and one for stderr. It returns
+// the read ends by frame id, and the write ends, which the caller closes
+// once cmd has started.
+func outputPipes(cmd *exec.Cmd) (map[byte]*os.File, []*os.File, error) {
+	outs := map[byte]*os.File{}
+	var ends []*os.File
+	for _, id := range []byte{streamStdout, streamStderr} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			for _, f := range append(ends, mapValues(outs)...) {
+				f.Close()
+			}
+			return nil, nil, err
+		}
+		if id == streamStdout {
+			cmd.Stdout = w
+		} else {
+			cmd.Stderr = w
+		}
+		outs[id] = r
+		ends = append(ends, w)
+	}
+	return outs, ends, nil
+}
+
+func mapValues(m map[byte]*os.File) []*os.File {
+	out := make([]*os.File, 0, len(m))
+	for _, f := range m {
+		out = append(out, f)
+	}
+	return out
 }

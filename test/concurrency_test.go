@@ -15,7 +15,7 @@ import (
 // directory left.
 func TestConcurrentRuns(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
-		cgroupsBefore := e.cgroupCount(t)
+		cgroupsBefore, _ := e.cgroupCount(t)
 		var wg sync.WaitGroup
 		errs := make(chan string, 80)
 		for i := 0; i < 20; i++ {
@@ -64,7 +64,10 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 		// No cgroup is left (they are removed in the background).
 		for deadline := time.Now().Add(10 * time.Second); ; {
-			n := e.cgroupCount(t)
+			n, ok := e.cgroupCount(t)
+			if !ok {
+				t.Fatal("no parent cgroup after 40 containers ran: the check would prove nothing")
+			}
 			if n <= cgroupsBefore {
 				break
 			}
@@ -115,8 +118,8 @@ func (e *env) processesMatching(t *testing.T, words ...string) []string {
 }
 
 // cgroupCount counts the container cgroups under this env's parent cgroup
-// in the pids hierarchy (cgroup v1).
-func (e *env) cgroupCount(t *testing.T) int {
+// in the pids hierarchy (cgroup v1), and says whether that parent exists.
+func (e *env) cgroupCount(t *testing.T) (int, bool) {
 	t.Helper()
 	parent := "skiff"
 	if e.rootless {
@@ -124,7 +127,7 @@ func (e *env) cgroupCount(t *testing.T) int {
 	}
 	ents, err := os.ReadDir(filepath.Join("/sys/fs/cgroup/pids", parent))
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	n := 0
 	for _, ent := range ents {
@@ -132,5 +135,5 @@ func (e *env) cgroupCount(t *testing.T) int {
 			n++
 		}
 	}
-	return n
+	return n, true
 }
