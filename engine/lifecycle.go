@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 	"syscall"
@@ -104,6 +105,9 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 		}
 	}()
 	cfg := mergeImageConfig(req.Config, img)
+	if cfg.WorkingDir != "" && !path.IsAbs(cfg.WorkingDir) {
+		return nil, errInvalid(fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", cfg.WorkingDir))
+	}
 	if cfg.StopSignal != "" {
 		if _, err := signal.ParseSignal(cfg.StopSignal); err != nil {
 			return nil, errInvalid(fmt.Errorf("Invalid signal: %s", cfg.StopSignal))

@@ -40,6 +40,10 @@ func errInvalidSpec(spec string) error {
 	return errInvalid(fmt.Errorf("invalid volume specification: '%s'", spec))
 }
 
+var propagations = map[mount.Propagation]bool{
+	"private": true, "rprivate": true, "shared": true, "rshared": true, "slave": true, "rslave": true,
+}
+
 var validModes = map[string]bool{
 	"ro": true, "rw": true, "z": true, "Z": true, "nocopy": true,
 	"shared": true, "rshared": true, "slave": true, "rslave": true, "private": true, "rprivate": true,
@@ -156,6 +160,9 @@ func parseMount(m mount.Mount) (mountPoint, error) {
 		mp.Source = path.Clean(m.Source)
 		mp.Propagation = mount.PropagationRPrivate
 		if m.BindOptions != nil && m.BindOptions.Propagation != "" {
+			if !propagations[m.BindOptions.Propagation] {
+				return mp, bad("invalid propagation mode: %s", m.BindOptions.Propagation)
+			}
 			mp.Propagation = m.BindOptions.Propagation
 		}
 	case mount.TypeVolume:

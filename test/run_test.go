@@ -29,6 +29,7 @@ func TestRunExitCodes(t *testing.T) {
 			{"unknown flag", []string{"run", "--bogus-flag", "busybox"}, 125, "", "unknown flag: --bogus-flag"},
 			{"no image", []string{"run"}, 125, "", `"skiff run" requires at least 1 argument`},
 			{"env", []string{"run", "--rm", "-e", "FOO=bar", "busybox", "sh", "-c", "echo $FOO"}, 0, "bar\n", ""},
+			{"relative workdir", []string{"run", "--rm", "-w", "tmp", "busybox", "true"}, 125, "", "it needs to be an absolute path"},
 			{"bad stop signal", []string{"run", "--rm", "--stop-signal", "SIGNOPE", "busybox", "true"}, 125, "", "Invalid signal: SIGNOPE"},
 			{"bad tmpfs option", []string{"run", "--rm", "--tmpfs", "/t:size=lots", "busybox", "true"}, 125, "", `invalid tmpfs option "size=lots"`},
 			{"unknown network", []string{"run", "--rm", "--network", "nosuchnet", "busybox", "true"}, 125, "", "network nosuchnet not found"},

@@ -306,6 +306,7 @@ func TestBadVolumeSpecs(t *testing.T) {
 			{[]string{"--mount", "type=tmpfs,src=x,dst=/t"}, "source must not be specified"},
 			{[]string{"--mount", "type=bind,dst=/t"}, "field Source must not be empty"},
 			{[]string{"--mount", "dst=/x,bogus=1"}, "unexpected key 'bogus'"},
+			{[]string{"--mount", "type=bind,src=/tmp,dst=/x,bind-propagation=sideways"}, "invalid propagation mode: sideways"},
 		}
 		for _, c := range cases {
 			args := append(append([]string{"run", "--rm"}, c.args...), "busybox", "true")
