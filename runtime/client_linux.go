@@ -37,7 +37,13 @@ func Start(stateDir string, spec Spec) (*Process, error) {
 		return nil, err
 	}
 	os.Remove(filepath.Join(stateDir, exitFile))
-	if err := WriteJSON(filepath.Join(stateDir, specFile), spec); err != nil {
+	// The spec lives only as long as this start: no fsync, no indentation
+	// (it carries the seccomp program), on the container start's hot path.
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(stateDir, specFile), b, 0o600); err != nil {
 		return nil, err
 	}
 	logf, err := os.OpenFile(filepath.Join(stateDir, "monitor.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
