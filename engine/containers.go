@@ -491,17 +491,15 @@ func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
 	logs.ReadLogs(r.Context(), logPath, logs.ReadOptions{Since: since, Until: until, Tail: tail, Follow: follow, Done: stopped}, send)
 }
 
+// writeFrame writes one piece of output: raw for a tty, else in Docker's
+// multiplexed stream.
 func writeFrame(w io.Writer, stream string, p []byte, tty bool) error {
 	if !tty {
-		var hdr [8]byte
-		hdr[0] = 1
+		id := byte(1)
 		if stream == "stderr" {
-			hdr[0] = 2
+			id = 2
 		}
-		binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
-		if _, err := w.Write(hdr[:]); err != nil {
-			return err
-		}
+		p = runtime.Frame(id, p)
 	}
 	_, err := w.Write(p)
 	return err

@@ -41,12 +41,9 @@ func (m *monitor) exec(conn net.Conn, br *bufio.Reader, spec *ExecSpec) {
 	json.NewEncoder(conn).Encode(readyMsg{Pid: pid})
 	var wmu sync.Mutex
 	send := func(id byte, p []byte) {
-		frame := make([]byte, 8+len(p))
-		frame[0] = id
-		binary.BigEndian.PutUint32(frame[4:], uint32(len(p)))
-		copy(frame[8:], p)
+		f := Frame(id, p)
 		wmu.Lock()
-		conn.Write(frame)
+		conn.Write(f)
 		wmu.Unlock()
 	}
 	if stdin != nil {

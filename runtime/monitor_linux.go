@@ -292,11 +292,18 @@ func (m *monitor) pump(name string, id byte, r *os.File) {
 	}
 }
 
+// Frame is p in Docker's multiplexed-stream framing: the stream id, three
+// zero bytes, the big-endian length, the payload.
+func Frame(id byte, p []byte) []byte {
+	f := make([]byte, 8+len(p))
+	f[0] = id
+	binary.BigEndian.PutUint32(f[4:], uint32(len(p)))
+	copy(f[8:], p)
+	return f
+}
+
 func (m *monitor) broadcast(id byte, p []byte) {
-	frame := make([]byte, 8+len(p))
-	frame[0] = id
-	binary.BigEndian.PutUint32(frame[4:], uint32(len(p)))
-	copy(frame[8:], p)
+	frame := Frame(id, p)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	kept := m.clients[:0]
