@@ -515,7 +515,10 @@ func (e *Engine) exited(c *ctr) {
 	}
 	e.images.Unmount(c.rec.ID, true)
 	if e.cgroups != nil {
-		if oom, err := e.cgroups.OOMKilled(c.rec.Cgroup); err == nil && oom {
+		c.mu.Lock()
+		cg := c.rec.Cgroup
+		c.mu.Unlock()
+		if oom, err := e.cgroups.OOMKilled(cg); err == nil && oom {
 			ex.OOMKilled = true
 		}
 	}
