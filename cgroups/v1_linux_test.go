@@ -185,6 +185,11 @@ func TestV1Lifecycle(t *testing.T) {
 	}
 	release()
 	waitComm(t, pid, "sleep")
+	// The CPU time of the exec is charged when the task is descheduled:
+	// wait until sleep sleeps before reading cpuacct.usage.
+	if ok, _ := waitFor(5*time.Second, func() (bool, error) { return strings.HasPrefix(procState(pid), "S"), nil }); !ok {
+		t.Fatalf("process %d never slept: %s", pid, procState(pid))
+	}
 	if pids, err := mgr.Pids("c1"); err != nil || len(pids) != 1 || pids[0] != pid {
 		t.Errorf("Pids = %v, %v; want [%d]", pids, err, pid)
 	}
