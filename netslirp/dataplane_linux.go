@@ -1,0 +1,273 @@
+package netslirp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Dataplane makes the bridges, veth pairs and firewall rules of bridge
+// networks in the namespace that holds the bridges: rootless, the network
+// namespace rootlesskit detached for skiff; as root, the host's.
+type Dataplane struct {
+	// NS is the bridges' network namespace; empty is the engine's own.
+	NS string
+	// MTU of bridges and veths.
+	MTU int
+	mu  sync.Mutex
+}
+
+// nftTable is skiff's table in the bridges' namespace.
+const nftTable = "skiff"
+
+// Init enables forwarding in the bridges' namespace.
+func (d *Dataplane) Init() error {
+	return InNetNS(d.NS, func() error {
+		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+			return fmt.Errorf("enabling IPv4 forwarding: %w", err)
+		}
+		return nil
+	})
+}
+
+// EnsureBridge creates n's bridge with the gateway address, when missing.
+func (d *Dataplane) EnsureBridge(n *Network) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return InNetNS(d.NS, func() error {
+		_, err := d.bridge(n)
+		return err
+	})
+}
+
+// bridge returns n's bridge, creating it. It runs in the bridges' netns.
+func (d *Dataplane) bridge(n *Network) (netlink.Link, error) {
+	if l, err := netlink.LinkByName(n.Bridge); err == nil {
+		return l, nil
+	}
+	la := netlink.NewLinkAttrs()
+	la.Name, la.MTU = n.Bridge, d.MTU
+	br := &netlink.Bridge{LinkAttrs: la}
+	if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("creating bridge %s: %w", n.Bridge, err)
+	}
+	l, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		return nil, err
+	}
+	addr := &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.Gateway, n.Subnet.Bits()))}
+	if err := netlink.AddrReplace(l, addr); err != nil {
+		return nil, fmt.Errorf("addressing bridge %s: %w", n.Bridge, err)
+	}
+	if err := netlink.LinkSetUp(l); err != nil {
+		return nil, fmt.Errorf("bringing up bridge %s: %w", n.Bridge, err)
+	}
+	return l, nil
+}
+
+// RemoveBridge deletes n's bridge, if it exists.
+func (d *Dataplane) RemoveBridge(n *Network) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return InNetNS(d.NS, func() error {
+		l, err := netlink.LinkByName(n.Bridge)
+		if err != nil {
+			return nil
+		}
+		return netlink.LinkDel(l)
+	})
+}
+
+// Endpoint is one container's interface on one network.
+type Endpoint struct {
+	// HostVeth is the veth end on the bridge.
+	HostVeth string
+	IfName   string // inside the container: eth0, eth1, ...
+	IP       netip.Addr
+	MAC      net.HardwareAddr
+}
+
+// Attach plugs the container's network namespace ctrNS into n: a veth with
+// ep.IfName inside (address ep.IP, MAC ep.MAC, and the default route via
+// n's gateway when defaultRoute), the other end on n's bridge.
+func (d *Dataplane) Attach(ctrNS string, n *Network, ep *Endpoint, defaultRoute bool) error {
+	nsf, err := os.Open(ctrNS)
+	if err != nil {
+		return err
+	}
+	defer nsf.Close()
+	if ep.HostVeth == "" {
+		b := make([]byte, 4)
+		rand.Read(b)
+		ep.HostVeth = "veth" + hex.EncodeToString(b)[:7]
+	}
+	d.mu.Lock()
+	err = InNetNS(d.NS, func() error {
+		br, err := d.bridge(n)
+		if err != nil {
+			return err
+		}
+		la := netlink.NewLinkAttrs()
+		la.Name, la.MTU, la.MasterIndex = ep.HostVeth, d.MTU, br.Attrs().Index
+		veth := &netlink.Veth{LinkAttrs: la, PeerName: ep.IfName, PeerHardwareAddr: ep.MAC, PeerNamespace: netlink.NsFd(nsf.Fd())}
+		if err := netlink.LinkAdd(veth); err != nil {
+			return fmt.Errorf("creating veth pair: %w", err)
+		}
+		if err := netlink.LinkSetUp(veth); err != nil {
+			netlink.LinkDel(veth)
+			return fmt.Errorf("bringing up %s: %w", ep.HostVeth, err)
+		}
+		return nil
+	})
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	err = InNetNS(ctrNS, func() error {
+		l, err := netlink.LinkByName(ep.IfName)
+		if err != nil {
+			return err
+		}
+		addr := &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(ep.IP, n.Subnet.Bits()))}
+		if err := netlink.AddrAdd(l, addr); err != nil {
+			return fmt.Errorf("addressing %s: %w", ep.IfName, err)
+		}
+		if err := netlink.LinkSetUp(l); err != nil {
+			return fmt.Errorf("bringing up %s: %w", ep.IfName, err)
+		}
+		if defaultRoute {
+			gw := n.Gateway.AsSlice()
+			if err := netlink.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: gw}); err != nil {
+				return fmt.Errorf("adding the default route: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		d.Detach(ep)
+	}
+	return err
+}
+
+// Detach removes the container's veth pair (deleting one end deletes both).
+func (d *Dataplane) Detach(ep *Endpoint) error {
+	if ep.HostVeth == "" {
+		return nil
+	}
+	return InNetNS(d.NS, func() error {
+		l, err := netlink.LinkByName(ep.HostVeth)
+		if err != nil {
+			return nil // gone with its namespace
+		}
+		if err := netlink.LinkDel(l); err != nil {
+			return fmt.Errorf("deleting %s: %w", ep.HostVeth, err)
+		}
+		return nil
+	})
+}
+
+// SyncRules replaces skiff's nftables table with the rules of nets, in one
+// transaction: outbound masquerade for each non-internal bridge network,
+// no traffic between two bridge networks, and none leaving or entering an
+// internal network's bridge.
+func (d *Dataplane) SyncRules(nets []*Network) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return InNetNS(d.NS, func() error {
+		c, err := nftables.New()
+		if err != nil {
+			return err
+		}
+		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: nftTable}
+		c.AddTable(t)
+		c.DelTable(t)
+		c.AddTable(t)
+		post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
+			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+		accept := nftables.ChainPolicyAccept
+		fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+		var bridges []*Network
+		for _, n := range nets {
+			if n.IsBridge() {
+				bridges = append(bridges, n)
+			}
+		}
+		for _, n := range bridges {
+			if n.Internal {
+				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
+				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyOIFNAME, n.Bridge, true), ifname(expr.MetaKeyIIFNAME, n.Bridge, false), drop())})
+				continue
+			}
+			c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: cat(saddrIn(n.Subnet), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), []expr.Any{&expr.Masq{}})})
+			for _, o := range bridges {
+				if o != n {
+					c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, o.Bridge, true), drop())})
+				}
+			}
+		}
+		if err := c.Flush(); err != nil {
+			return fmt.Errorf("writing nftables rules: %w", err)
+		}
+		return nil
+	})
+}
+
+// RemoveRules deletes skiff's nftables table.
+func (d *Dataplane) RemoveRules() error {
+	return InNetNS(d.NS, func() error {
+		c, err := nftables.New()
+		if err != nil {
+			return err
+		}
+		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: nftTable}
+		c.AddTable(t)
+		c.DelTable(t)
+		return c.Flush()
+	})
+}
+
+func cat(parts ...[]expr.Any) []expr.Any {
+	var out []expr.Any
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func drop() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}} }
+
+// ifname matches the input or output interface name (eq or not).
+func ifname(key expr.MetaKey, name string, eq bool) []expr.Any {
+	b := make([]byte, 16)
+	copy(b, name)
+	op := expr.CmpOpEq
+	if !eq {
+		op = expr.CmpOpNeq
+	}
+	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: op, Register: 1, Data: b}}
+}
+
+// saddrIn matches an IPv4 source address inside p.
+func saddrIn(p netip.Prefix) []expr.Any {
+	mask := net.CIDRMask(p.Bits(), 32)
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Masked().Addr().AsSlice()},
+	}
+}
+
+func prefixNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}

@@ -1,0 +1,405 @@
+package netslirp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	dockernetwork "github.com/docker/docker/api/types/network"
+)
+
+// Errors the engine maps to Docker's statuses.
+var (
+	ErrNotFound  = errors.New("network not found")
+	ErrConflict  = errors.New("conflict")
+	ErrInvalid   = errors.New("invalid")
+	ErrForbidden = errors.New("forbidden")
+)
+
+// The networks every engine has.
+const (
+	DefaultBridge = "bridge"
+	HostNetwork   = "host"
+	NoneNetwork   = "none"
+	// DefaultBridgeIface is the default network's bridge interface.
+	DefaultBridgeIface = "skiff0"
+)
+
+var defaultSubnet = netip.MustParsePrefix("172.17.0.0/16")
+
+// Network is one network's record.
+type Network struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Driver   string            `json:"driver"` // bridge, host, null
+	Created  time.Time         `json:"created"`
+	Internal bool              `json:"internal,omitempty"`
+	Attach   bool              `json:"attachable,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Options  map[string]string `json:"options,omitempty"`
+	Subnet   netip.Prefix      `json:"subnet,omitzero"`
+	IPRange  netip.Prefix      `json:"ipRange,omitzero"`
+	Gateway  netip.Addr        `json:"gateway,omitzero"`
+	// Bridge is the bridge interface of a bridge network.
+	Bridge string `json:"bridge,omitempty"`
+	// UserSubnet records that the subnet was given, not picked.
+	UserSubnet bool `json:"userSubnet,omitempty"`
+}
+
+// Builtin reports whether n is one of bridge, host and none.
+func (n *Network) Builtin() bool {
+	return n.Name == DefaultBridge || n.Name == HostNetwork || n.Name == NoneNetwork
+}
+
+// IsBridge reports whether containers on n get a veth into its bridge.
+func (n *Network) IsBridge() bool { return n.Driver == "bridge" }
+
+// CreateOptions are `network create`'s.
+type CreateOptions struct {
+	Name     string
+	Driver   string
+	Internal bool
+	Attach   bool
+	Labels   map[string]string
+	Options  map[string]string
+	// Subnet, IPRange and Gateway come from IPAM.Config (at most one
+	// IPv4 entry); empty ones are picked.
+	Subnet, IPRange, Gateway string
+}
+
+// Store holds the networks (networks.json) and the addresses leased on
+// them. Leases live in memory: the engine re-registers those of running
+// containers when it starts. It is safe for concurrent use.
+type Store struct {
+	path string
+	mu   sync.Mutex
+	nets map[string]*Network // by ID
+	// leases: network ID → address → container ID.
+	leases map[string]map[netip.Addr]string
+}
+
+// OpenStore loads (creating) the networks in dir/networks.json, adding the
+// built-in ones when missing.
+func OpenStore(dir string) (*Store, error) {
+	s := &Store{path: filepath.Join(dir, "networks.json"), nets: map[string]*Network{}, leases: map[string]map[netip.Addr]string{}}
+	b, err := os.ReadFile(s.path)
+	switch {
+	case err == nil:
+		var list []*Network
+		if err := json.Unmarshal(b, &list); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.path, err)
+		}
+		for _, n := range list {
+			s.nets[n.ID] = n
+		}
+	case !os.IsNotExist(err):
+		return nil, err
+	}
+	added := false
+	for _, n := range []*Network{
+		{Name: DefaultBridge, Driver: "bridge", Subnet: defaultSubnet, Gateway: netip.MustParseAddr("172.17.0.1"), Bridge: DefaultBridgeIface},
+		{Name: HostNetwork, Driver: "host"},
+		{Name: NoneNetwork, Driver: "null"},
+	} {
+		if s.byName(n.Name) == nil {
+			n.ID, n.Created = newID(), time.Now().UTC()
+			s.nets[n.ID] = n
+			added = true
+		}
+	}
+	if added {
+		if err := s.save(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Store) byName(name string) *Network {
+	for _, n := range s.nets {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// save writes networks.json atomically. The caller holds s.mu.
+func (s *Store) save() error {
+	list := make([]*Network, 0, len(s.nets))
+	for _, n := range s.nets {
+		list = append(list, n)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Created.Before(list[j].Created) })
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.path)
+}
+
+// Get finds a network by name, full ID or unique ID prefix, as Docker does
+// (an exact name wins over an ID prefix).
+func (s *Store) Get(ref string) (*Network, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.get(ref)
+}
+
+func (s *Store) get(ref string) (*Network, error) {
+	if n, ok := s.nets[ref]; ok {
+		return n, nil
+	}
+	if n := s.byName(ref); n != nil {
+		return n, nil
+	}
+	var found *Network
+	if ref != "" {
+		for id, n := range s.nets {
+			if strings.HasPrefix(id, ref) {
+				if found != nil {
+					return nil, fmt.Errorf("%w: network %s is ambiguous (%d matches found based on ID prefix)", ErrInvalid, ref, 2)
+				}
+				found = n
+			}
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: network %s not found", ErrNotFound, ref)
+	}
+	return found, nil
+}
+
+// List returns the networks, sorted by name.
+func (s *Store) List() []*Network {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]*Network, 0, len(s.nets))
+	for _, n := range s.nets {
+		list = append(list, n)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list
+}
+
+// Create makes a bridge network: its subnet (given, or the next free /16
+// from 172.18.0.0 on, as Docker's default pools), gateway and bridge name.
+// Only the record is made: the bridge appears with its first container.
+func (s *Store) Create(o CreateOptions) (*Network, error) {
+	if o.Driver == "" {
+		o.Driver = "bridge"
+	}
+	switch o.Driver {
+	case "bridge":
+	case "host", "null":
+		return nil, fmt.Errorf("%w: only one instance of \"%s\" network is allowed", ErrForbidden, o.Driver)
+	case "macvlan", "ipvlan":
+		return nil, fmt.Errorf("%w: the %s driver needs root mode (run the skiff engine as root)", ErrInvalid, o.Driver)
+	default:
+		return nil, fmt.Errorf("%w: could not find plugin %s in v1 plugin registry: plugin not found", ErrNotFound, o.Driver)
+	}
+	if err := validIPAM(o); err != nil {
+		return nil, err
+	}
+	n := &Network{
+		Name: o.Name, Driver: o.Driver, Internal: o.Internal, Attach: o.Attach,
+		Labels: o.Labels, Options: o.Options, Created: time.Now().UTC(),
+	}
+	if o.Subnet != "" {
+		n.Subnet = netip.MustParsePrefix(o.Subnet)
+		n.UserSubnet = true
+	}
+	if o.IPRange != "" {
+		n.IPRange = netip.MustParsePrefix(o.IPRange)
+	}
+	if o.Gateway != "" {
+		n.Gateway = netip.MustParseAddr(o.Gateway)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byName(o.Name) != nil {
+		return nil, fmt.Errorf("%w: network with name %s already exists", ErrConflict, o.Name)
+	}
+	if n.Subnet.IsValid() {
+		for _, other := range s.nets {
+			if other.Subnet.IsValid() && other.Subnet.Overlaps(n.Subnet) {
+				return nil, fmt.Errorf("%w: invalid pool request: Pool overlaps with other one on this address space", ErrForbidden)
+			}
+		}
+	} else {
+		p, err := s.freeSubnet()
+		if err != nil {
+			return nil, err
+		}
+		n.Subnet = p
+	}
+	if !n.Gateway.IsValid() {
+		base := n.Subnet
+		if n.IPRange.IsValid() {
+			base = n.IPRange
+		}
+		n.Gateway = base.Masked().Addr().Next()
+	}
+	n.ID = newID()
+	n.Bridge = "br-" + n.ID[:12]
+	s.nets[n.ID] = n
+	if err := s.save(); err != nil {
+		delete(s.nets, n.ID)
+		return nil, err
+	}
+	return n, nil
+}
+
+// validIPAM checks the addresses as Docker's daemon does, with its messages.
+func validIPAM(o CreateOptions) error {
+	if o.Subnet == "" {
+		if o.IPRange != "" || o.Gateway != "" {
+			return fmt.Errorf("%w: every ip-range or gateway must have a corresponding subnet", ErrInvalid)
+		}
+		return nil
+	}
+	ipam := &dockernetwork.IPAM{Config: []dockernetwork.IPAMConfig{{Subnet: o.Subnet, IPRange: o.IPRange, Gateway: o.Gateway}}}
+	if err := dockernetwork.ValidateIPAM(ipam, false); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	p := netip.MustParsePrefix(o.Subnet)
+	if p.Addr().Is6() {
+		return fmt.Errorf("%w: IPv6 networks are not supported by skiff yet", ErrInvalid)
+	}
+	if p.Bits() > 30 {
+		return fmt.Errorf("%w: invalid subnet %s: too small for a gateway and a container", ErrInvalid, o.Subnet)
+	}
+	return nil
+}
+
+// freeSubnet picks the first /16 of 172.17-31.0.0, then /20s of
+// 192.168.0.0/16, that no network uses. The caller holds s.mu.
+func (s *Store) freeSubnet() (netip.Prefix, error) {
+	var pools []netip.Prefix
+	for i := 18; i <= 31; i++ {
+		pools = append(pools, netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(i), 0, 0}), 16))
+	}
+	for i := 0; i < 256; i += 16 {
+		pools = append(pools, netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(i), 0}), 20))
+	}
+next:
+	for _, p := range pools {
+		for _, n := range s.nets {
+			if n.Subnet.IsValid() && n.Subnet.Overlaps(p) {
+				continue next
+			}
+		}
+		return p, nil
+	}
+	return netip.Prefix{}, fmt.Errorf("%w: could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network", ErrForbidden)
+}
+
+// Remove deletes a user network. The caller checks it has no containers.
+func (s *Store) Remove(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.nets[id]
+	if !ok {
+		return fmt.Errorf("%w: network %s not found", ErrNotFound, id)
+	}
+	if n.Builtin() {
+		return fmt.Errorf("%w: %s is a pre-defined network and cannot be removed", ErrForbidden, n.Name)
+	}
+	delete(s.nets, id)
+	delete(s.leases, id)
+	if err := s.save(); err != nil {
+		s.nets[id] = n
+		return err
+	}
+	return nil
+}
+
+// Lease gives container ctrID an address on n: want when valid (it must
+// be inside the subnet and free), else the lowest free one in the ip-range
+// (or subnet), never the network, gateway or broadcast address.
+func (s *Store) Lease(n *Network, ctrID string, want netip.Addr) (netip.Addr, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	used := s.leases[n.ID]
+	if used == nil {
+		used = map[netip.Addr]string{}
+		s.leases[n.ID] = used
+	}
+	for a, id := range used {
+		if id == ctrID && (!want.IsValid() || a == want) {
+			return a, nil
+		}
+	}
+	if want.IsValid() {
+		if !n.UserSubnet {
+			return netip.Addr{}, fmt.Errorf("%w: user specified IP address is supported only when connecting to networks with user configured subnets", ErrInvalid)
+		}
+		if !n.Subnet.Contains(want) || want == n.Gateway || want == n.Subnet.Masked().Addr() || want == broadcast(n.Subnet) {
+			return netip.Addr{}, fmt.Errorf("%w: no available IPv4 addresses on this network's address pools: %s (%s)", ErrInvalid, n.Name, n.ID)
+		}
+		if owner, ok := used[want]; ok && owner != ctrID {
+			return netip.Addr{}, fmt.Errorf("%w: Address already in use", ErrForbidden)
+		}
+		used[want] = ctrID
+		return want, nil
+	}
+	pool := n.Subnet
+	if n.IPRange.IsValid() {
+		pool = n.IPRange
+	}
+	bcast := broadcast(n.Subnet)
+	for a := pool.Masked().Addr(); pool.Contains(a); a = a.Next() {
+		if a == n.Subnet.Masked().Addr() || a == n.Gateway || a == bcast {
+			continue
+		}
+		if _, ok := used[a]; !ok {
+			used[a] = ctrID
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%w: no available IPv4 addresses on this network's address pools: %s (%s)", ErrForbidden, n.Name, n.ID)
+}
+
+// Release frees the address ctrID holds on network netID.
+func (s *Store) Release(netID, ctrID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for a, id := range s.leases[netID] {
+		if id == ctrID {
+			delete(s.leases[netID], a)
+		}
+	}
+}
+
+func broadcast(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// MACFor is the address Docker gives an endpoint: 02:42 and the IPv4.
+func MACFor(ip netip.Addr) net.HardwareAddr {
+	b := ip.As4()
+	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
+}
