@@ -110,6 +110,13 @@ type Settings struct {
 	// InsecureRegistries are reached over plain HTTP. Registries on
 	// 127.0.0.0/8 and localhost always are, as with Docker.
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
+	// AllowHostLoopback lets rootless containers reach the host's
+	// loopback services at 10.0.2.2 (off by default, as Docker rootless);
+	// SKIFF_ALLOW_HOST_LOOPBACK=1 sets it too.
+	AllowHostLoopback bool `json:"allow-host-loopback,omitempty"`
+	// DNS are the servers the embedded DNS forwards to, and containers on
+	// the default bridge use; empty means the host's.
+	DNS []string `json:"dns,omitempty"`
 }
 
 // LoadSettings reads the settings file; a missing file means the defaults.
@@ -124,6 +131,9 @@ func LoadSettings(path string) (Settings, error) {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return s, fmt.Errorf("reading %s: %w", path, err)
 		}
+	}
+	if os.Getenv("SKIFF_ALLOW_HOST_LOOPBACK") == "1" {
+		s.AllowHostLoopback = true
 	}
 	if v := os.Getenv("SKIFF_STORAGE_DRIVER"); v != "" {
 		s.StorageDriver = v

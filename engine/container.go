@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/skiff-dev/skiff/runtime"
 )
 
@@ -34,6 +35,12 @@ type record struct {
 	ManuallyStopped bool `json:",omitempty"`
 	// Cgroup names the container's cgroup for its current (or last) run.
 	Cgroup string `json:",omitempty"`
+	// Networks are the container's endpoints by network name, as Docker's
+	// NetworkSettings.Networks: the configuration always, the addresses
+	// while it runs.
+	Networks map[string]*network.EndpointSettings `json:",omitempty"`
+	// Net is the running container's network state.
+	Net *netState `json:",omitempty"`
 }
 
 type state struct {
@@ -66,6 +73,8 @@ type ctr struct {
 	starting bool
 	// backoff is the restart policy's current delay.
 	backoff time.Duration
+	// netrt holds the running container's port forwards and DNS server.
+	netrt *netRuntime
 }
 
 func (c *ctr) configPath() string     { return filepath.Join(c.dir, "container.json") }

@@ -20,7 +20,6 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/sys/signal"
 	"github.com/moby/term"
 	"github.com/skiff-dev/skiff/logs"
@@ -587,13 +586,13 @@ func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
 			ImageID: c.rec.Image,
 			Command: strings.Join(append([]string{c.rec.Path}, c.rec.Args...), " "),
 			Created: c.rec.Created.Unix(),
-			Ports:   []container.PortSummary{},
+			Ports:   portSummary(c),
 			Labels:  c.rec.Config.Labels,
 			State:   c.rec.State.Status,
 			Status:  statusText(c),
 			Mounts:  c.mountPoints(),
 			NetworkSettings: &container.NetworkSettingsSummary{
-				Networks: map[string]*network.EndpointSettings{},
+				Networks: endpointsCopy(c),
 			},
 		}
 		s.HostConfig.NetworkMode = networkMode(c)
@@ -718,12 +717,10 @@ func (e *Engine) getContainerJSON(w http.ResponseWriter, r *http.Request) {
 		HostConfig:     c.rec.HostConfig,
 		Mounts:         c.mountPoints(),
 		Config:         c.rec.Config,
-		NetworkSettings: &container.NetworkSettings{
-			Networks: map[string]*network.EndpointSettings{},
-		},
 	}
+	ns := networkSettings(c)
 	c.mu.Unlock()
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, inspectResponse{InspectResponse: resp, NetworkSettings: ns})
 }
 
 // sizeParams reads a resize request's h and w, answering a bad one.

@@ -43,16 +43,17 @@ func Main(args []string) error {
 		}
 		defer os.Remove(pidFile)
 	}
-	if paths.Rootless && !userns.Inside() {
-		return userns.RunParent(userns.Opt{
-			StateDir:   paths.RootlessKitDir(),
-			Log:        os.Stderr,
-			TargetArgs: args,
-		})
-	}
 	settings, err := config.LoadSettings(paths.ConfigFile)
 	if err != nil {
 		return err
+	}
+	if paths.Rootless && !userns.Inside() {
+		return userns.RunParent(userns.Opt{
+			StateDir:          paths.RootlessKitDir(),
+			Log:               os.Stderr,
+			AllowHostLoopback: settings.AllowHostLoopback,
+			TargetArgs:        args,
+		})
 	}
 	e, err := New(Options{
 		Paths:    paths,

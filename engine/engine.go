@@ -17,7 +17,9 @@ import (
 
 	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/dnsd"
 	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/netslirp"
 	"github.com/skiff-dev/skiff/volumes"
 )
 
@@ -48,6 +50,12 @@ type Engine struct {
 	cgroups   cgroups.Manager
 	cgroupErr error
 	log       *log.Logger
+	// Networking: the networks, their bridges and rules, published ports
+	// and the embedded DNS.
+	nets  *netslirp.Store
+	dp    *netslirp.Dataplane
+	ports netslirp.Publisher
+	dns   *dnsd.Server
 
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
@@ -98,6 +106,10 @@ func New(opt Options) (*Engine, error) {
 	e.cgroups, e.cgroupErr = cgroups.Detect(cgroups.Options{Rootless: opt.Paths.Rootless, UID: config.HostUID()})
 	if e.cgroupErr != nil {
 		e.log.Printf("no resource limits: %v", e.cgroupErr)
+	}
+	if err := e.initNetworks(); err != nil {
+		st.Shutdown(false)
+		return nil, fmt.Errorf("setting up networking: %w", err)
 	}
 	if err := e.loadContainers(); err != nil {
 		st.Shutdown(false)

@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"net"
 	"os"
 	"strings"
 
@@ -17,21 +15,43 @@ import (
 const slirpDNS = "10.0.2.3"
 
 // writeEtcFiles writes the container's /etc/hostname, /etc/hosts and
-// /etc/resolv.conf, which are bind-mounted over the image's.
+// /etc/resolv.conf, which are bind-mounted over the image's. At start they
+// are rewritten with the container's addresses and links.
 func (e *Engine) writeEtcFiles(c *ctr) error {
+	c.mu.Lock()
 	hostname := c.rec.Config.Hostname
+	extra := c.rec.HostConfig.ExtraHosts
+	var ownIP string
+	for _, name := range sortedNetworks(c) {
+		if ip := c.rec.Networks[name].IPAddress; ip.IsValid() {
+			ownIP = ip.String()
+			break
+		}
+	}
+	c.mu.Unlock()
 	if err := os.WriteFile(c.hostnamePath(), []byte(hostname+"\n"), 0o644); err != nil {
 		return err
 	}
 	var hosts bytes.Buffer
 	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
 		"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
-	hosts.WriteString("127.0.1.1\t" + hostname + "\n")
-	for _, h := range c.rec.HostConfig.ExtraHosts {
+	for _, h := range extra {
 		name, ip, ok := strings.Cut(h, ":")
+		if n, i, eq := strings.Cut(h, "="); eq && (!ok || strings.Contains(i, ":")) {
+			name, ip, ok = n, i, true
+		}
 		if ok {
+			if ip == "host-gateway" {
+				ip = e.hostGateway()
+			}
 			hosts.WriteString(ip + "\t" + name + "\n")
 		}
+	}
+	hosts.Write(e.linkHosts(c))
+	if ownIP != "" {
+		hosts.WriteString(ownIP + "\t" + hostname + "\n")
+	} else {
+		hosts.WriteString("127.0.1.1\t" + hostname + "\n")
 	}
 	if err := os.WriteFile(c.hostsPath(), hosts.Bytes(), 0o644); err != nil {
 		return err
@@ -39,43 +59,49 @@ func (e *Engine) writeEtcFiles(c *ctr) error {
 	return os.WriteFile(c.resolvConfPath(), e.resolvConf(c), 0o644)
 }
 
-// resolvConf is the host's resolv.conf, with nameservers on the host's
-// loopback (unreachable from a container) replaced by slirp4netns's
-// forwarder when rootless, or dropped as root.
+// resolvConf is the container's resolv.conf. On a user-defined network:
+// the embedded DNS (127.0.0.11), as Docker. Elsewhere: --dns, the engine's
+// dns setting, or the host's servers, with those on the host's loopback
+// (unreachable from a container) replaced by slirp4netns's forwarder when
+// rootless, or dropped as root. --dns-search and --dns-option replace the
+// host's search and options lines.
 func (e *Engine) resolvConf(c *ctr) []byte {
-	var out bytes.Buffer
-	dns := c.rec.HostConfig.DNS
-	hostConf, _ := os.ReadFile("/etc/resolv.conf")
-	var servers, other []string
-	sc := bufio.NewScanner(bytes.NewReader(hostConf))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "nameserver" {
-			ip := net.ParseIP(f[1])
-			if ip != nil && ip.IsLoopback() {
-				continue
-			}
-			servers = append(servers, f[1])
-			continue
-		}
-		if len(f) >= 1 && (f[0] == "search" || f[0] == "options" || f[0] == "domain") {
-			other = append(other, line)
-		}
+	c.mu.Lock()
+	hc := c.rec.HostConfig
+	var dns []string
+	for _, a := range hc.DNS {
+		dns = append(dns, a.String())
 	}
-	if len(dns) > 0 {
-		servers = servers[:0]
-		for _, a := range dns {
-			servers = append(servers, a.String())
-		}
-	} else if e.opt.Paths.Rootless {
+	search, options := hc.DNSSearch, hc.DNSOptions
+	c.mu.Unlock()
+	servers, other := hostResolvConf(false)
+	switch {
+	case e.usesEmbeddedDNS(c):
+		servers = []string{embeddedDNS}
+		options = append([]string{"ndots:0"}, options...)
+	case len(dns) > 0:
+		servers = dns
+	case len(e.opt.Settings.DNS) > 0:
+		servers = e.opt.Settings.DNS
+	case e.opt.Paths.Rootless:
 		servers = []string{slirpDNS}
 	}
+	var out bytes.Buffer
 	for _, s := range servers {
 		out.WriteString("nameserver " + s + "\n")
 	}
 	for _, o := range other {
+		f := strings.Fields(o)
+		if (f[0] == "search" || f[0] == "domain") && len(search) > 0 || f[0] == "options" && len(options) > 0 {
+			continue
+		}
 		out.WriteString(o + "\n")
+	}
+	if len(search) > 0 {
+		out.WriteString("search " + strings.Join(search, " ") + "\n")
+	}
+	if len(options) > 0 {
+		out.WriteString("options " + strings.Join(options, " ") + "\n")
 	}
 	return out.Bytes()
 }

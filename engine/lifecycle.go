@@ -88,6 +88,10 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 	if err := e.checkResources(req.HostConfig); err != nil {
 		return nil, err
 	}
+	endpoints, err := e.prepareNetworks(req.Config, req.HostConfig, req.NetworkingConfig)
+	if err != nil {
+		return nil, err
+	}
 	if req.HostConfig.LogConfig.Type == "" {
 		req.HostConfig.LogConfig.Type = logs.DefaultDriver
 	}
@@ -145,6 +149,7 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 			State:      state{Status: container.StateCreated},
 			Driver:     e.images.Driver,
 			Mounts:     mounts,
+			Networks:   endpoints,
 		},
 	}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
@@ -179,13 +184,6 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 }
 
 func validateHostConfig(hc *container.HostConfig) error {
-	switch nm := string(hc.NetworkMode); {
-	case nm == "", nm == "default", nm == "bridge", nm == "host", nm == "none":
-	case strings.HasPrefix(nm, "container:"):
-		return fmt.Errorf("--network %s is not supported yet: containers share skiff's network namespace unless --network none", nm)
-	default:
-		return errNotFound(fmt.Errorf("network %s not found", nm))
-	}
 	rp := hc.RestartPolicy
 	switch rp.Name {
 	case "", "no":
@@ -416,7 +414,6 @@ func (e *Engine) startLocked(c *ctr) error {
 		Tty:            c.rec.Config.Tty,
 		OpenStdin:      c.rec.Config.OpenStdin,
 		StdinOnce:      c.rec.Config.StdinOnce,
-		NetNS:          e.opt.NetNS,
 		ReadonlyRootfs: c.rec.HostConfig.ReadonlyRootfs,
 		ShmSize:        c.rec.HostConfig.ShmSize,
 		LogPath:        c.logPath(),
@@ -458,11 +455,28 @@ func (e *Engine) startLocked(c *ctr) error {
 	for _, u := range c.rec.HostConfig.Ulimits {
 		spec.Ulimits = append(spec.Ulimits, runtime.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
-	if c.rec.HostConfig.NetworkMode == "none" {
-		spec.NetNS, spec.NewNetNS = "", true
+	undo := func() {
+		releaseMounts()
+		e.images.Unmount(c.rec.ID, true)
+		e.destroyCgroup(c)
 	}
+	if spec.NetNS, spec.NewNetNS, err = e.setupNetwork(c); err != nil {
+		undo()
+		return err
+	}
+	linkEnv, err := e.linkEnv(c, e.firstIP(c))
+	if err == nil {
+		err = e.writeEtcFiles(c)
+	}
+	if err != nil {
+		e.teardownNetwork(c)
+		undo()
+		return err
+	}
+	spec.Env = append(append([]string(nil), spec.Env...), linkEnv...)
 	proc, err := runtime.Start(c.runDir, spec)
 	if err != nil {
+		e.teardownNetwork(c)
 		releaseMounts()
 		e.images.Unmount(c.rec.ID, true)
 		e.destroyCgroup(c)
@@ -523,6 +537,7 @@ func (e *Engine) exited(c *ctr) {
 		}
 	}
 	e.destroyCgroup(c)
+	e.teardownNetwork(c)
 	c.mu.Lock()
 	if c.releaseMounts != nil {
 		c.releaseMounts()
@@ -621,6 +636,7 @@ func (e *Engine) recover(c *ctr) {
 	if c.rec.State.Pid > 0 && runtime.Alive(c.rec.State.Pid) {
 		// Still running under a monitor from an earlier engine: it keeps
 		// running; exit tracking resumes when the monitor's socket closes.
+		e.restoreNetwork(c)
 		go e.follow(c)
 		return
 	}

@@ -41,6 +41,14 @@ func (e *Engine) routes() http.Handler {
 	mux.HandleFunc("POST /exec/{id}/resize", e.postExecResize)
 	mux.HandleFunc("GET /exec/{id}/json", e.getExecJSON)
 
+	mux.HandleFunc("GET /networks", e.getNetworks)
+	mux.HandleFunc("POST /networks/create", e.postNetworksCreate)
+	mux.HandleFunc("POST /networks/prune", e.postNetworksPrune)
+	mux.HandleFunc("GET /networks/{id}", e.getNetwork)
+	mux.HandleFunc("DELETE /networks/{id}", e.deleteNetwork)
+	mux.HandleFunc("POST /networks/{id}/connect", e.postNetworkConnect)
+	mux.HandleFunc("POST /networks/{id}/disconnect", e.postNetworkDisconnect)
+
 	mux.HandleFunc("GET /volumes", e.getVolumes)
 	mux.HandleFunc("POST /volumes/create", e.postVolumesCreate)
 	mux.HandleFunc("POST /volumes/prune", e.postVolumesPrune)

@@ -380,6 +380,17 @@ func (s *Store) Lease(n *Network, ctrID string, want netip.Addr) (netip.Addr, er
 	return netip.Addr{}, fmt.Errorf("%w: no available IPv4 addresses on this network's address pools: %s (%s)", ErrForbidden, n.Name, n.ID)
 }
 
+// Reserve records that ctrID holds ip on network netID (a container that
+// kept running across an engine restart).
+func (s *Store) Reserve(netID, ctrID string, ip netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases[netID] == nil {
+		s.leases[netID] = map[netip.Addr]string{}
+	}
+	s.leases[netID][ip] = ctrID
+}
+
 // Release frees the address ctrID holds on network netID.
 func (s *Store) Release(netID, ctrID string) {
 	s.mu.Lock()

@@ -39,6 +39,9 @@ type Opt struct {
 	StateDir string
 	// Log receives the messages of slirp4netns and the port driver.
 	Log io.Writer
+	// AllowHostLoopback lets containers reach the host's loopback through
+	// slirp4netns's 10.0.2.2.
+	AllowHostLoopback bool
 	// TargetArgs are the arguments (after the program name) of the engine
 	// process started inside the namespaces.
 	TargetArgs []string
@@ -67,12 +70,14 @@ func RunParent(opt Opt) error {
 		return err
 	}
 	netDriver, err := slirp4netns.NewParentDriver(opt.Log, "slirp4netns", SlirpMTU, nil, "tap0",
-		true /* disable host loopback */, "",
+		!opt.AllowHostLoopback /* disable host loopback */, "",
 		false /* sandbox: not compatible with a detached netns */, true /* seccomp */, false /* ipv6 */)
 	if err != nil {
 		return fmt.Errorf("slirp4netns: %w (hint: install the slirp4netns package)", err)
 	}
-	portDriver, err := builtin.NewParentDriver(opt.Log, opt.StateDir, false, "")
+	// Transparent source IP: a published TCP port's connections reach the
+	// container from the client's own address.
+	portDriver, err := builtin.NewParentDriver(opt.Log, opt.StateDir, true, "auto")
 	if err != nil {
 		return fmt.Errorf("port driver: %w", err)
 	}

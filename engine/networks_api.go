@@ -1,0 +1,380 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/network"
+	"github.com/skiff-dev/skiff/netslirp"
+)
+
+// bridgeNameOption names a bridge network's interface, as Docker's.
+const bridgeNameOption = "com.docker.network.bridge.name"
+
+// networkView is a network as the API shows it.
+func (e *Engine) networkView(n *netslirp.Network) network.Inspect {
+	driver := n.Driver
+	v := network.Inspect{
+		Network: network.Network{
+			Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: driver,
+			EnableIPv4: true, Internal: n.Internal, Attachable: n.Attach,
+			IPAM:    network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}},
+			Options: map[string]string{}, Labels: map[string]string{},
+		},
+		Containers: map[string]network.EndpointResource{},
+	}
+	for k, val := range n.Options {
+		v.Options[k] = val
+	}
+	for k, val := range n.Labels {
+		v.Labels[k] = val
+	}
+	if n.Name == netslirp.DefaultBridge {
+		v.Options = map[string]string{
+			"com.docker.network.bridge.default_bridge":       "true",
+			"com.docker.network.bridge.enable_icc":           "true",
+			"com.docker.network.bridge.enable_ip_masquerade": "true",
+			"com.docker.network.bridge.host_binding_ipv4":    "0.0.0.0",
+			bridgeNameOption: n.Bridge,
+			"com.docker.network.driver.mtu": fmt.Sprint(e.dp.MTU),
+		}
+	}
+	if n.Subnet.IsValid() {
+		v.IPAM.Config = append(v.IPAM.Config, network.IPAMConfig{Subnet: n.Subnet, IPRange: n.IPRange, Gateway: n.Gateway})
+	}
+	for _, c := range e.list() {
+		c.mu.Lock()
+		for _, es := range c.rec.Networks {
+			if es.NetworkID == n.ID && (es.IPAddress.IsValid() || c.running() && !n.IsBridge()) {
+				r := network.EndpointResource{Name: strings.TrimPrefix(c.rec.Name, "/"), EndpointID: es.EndpointID, MacAddress: es.MacAddress}
+				if es.IPAddress.IsValid() {
+					r.IPv4Address = netip.PrefixFrom(es.IPAddress, es.IPPrefixLen)
+				}
+				v.Containers[c.rec.ID] = r
+			}
+		}
+		c.mu.Unlock()
+	}
+	return v
+}
+
+func (e *Engine) getNetworks(w http.ResponseWriter, r *http.Request) {
+	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	out := []network.Inspect{}
+	for _, n := range e.nets.List() {
+		v := e.networkView(n)
+		if matchNetwork(n, len(v.Containers), filters) {
+			out = append(out, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// matchNetwork applies network ls filters: each key must match, any of
+// its values (labels: all of them).
+func matchNetwork(n *netslirp.Network, used int, f map[string][]string) bool {
+	any := func(key string, ok func(string) bool) bool {
+		vs, present := f[key]
+		if !present {
+			return true
+		}
+		for _, v := range vs {
+			if ok(v) {
+				return true
+			}
+		}
+		return false
+	}
+	return any("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
+		any("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
+		any("driver", func(v string) bool { return n.Driver == v }) &&
+		any("scope", func(v string) bool { return v == "local" }) &&
+		any("type", func(v string) bool { return (v == "builtin") == n.Builtin() }) &&
+		any("dangling", func(v string) bool { return (v == "true" || v == "1") == (used == 0 && !n.Builtin()) }) &&
+		matchLabels(n.Labels, f["label"])
+}
+
+func (e *Engine) getNetwork(w http.ResponseWriter, r *http.Request) {
+	n, err := e.nets.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, netError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, e.networkView(n))
+}
+
+func (e *Engine) postNetworksCreate(w http.ResponseWriter, r *http.Request) {
+	var req network.CreateRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	n, err := e.createNetwork(&req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, network.CreateResponse{ID: n.ID})
+}
+
+func (e *Engine) createNetwork(req *network.CreateRequest) (*netslirp.Network, error) {
+	if req.Name == "" {
+		return nil, errInvalid(errors.New("network name must not be empty"))
+	}
+	if req.EnableIPv6 != nil && *req.EnableIPv6 {
+		return nil, errInvalid(errors.New("IPv6 networks are not supported by skiff yet"))
+	}
+	if req.ConfigOnly || req.ConfigFrom != nil && req.ConfigFrom.Network != "" || req.Ingress {
+		return nil, errInvalid(errors.New("config-only, config-from and ingress networks are not supported by skiff"))
+	}
+	o := netslirp.CreateOptions{Name: req.Name, Driver: req.Driver, Internal: req.Internal, Attach: req.Attachable,
+		Labels: req.Labels, Options: req.Options}
+	if req.IPAM != nil {
+		if d := req.IPAM.Driver; d != "" && d != "default" {
+			return nil, errNotFound(fmt.Errorf("could not find plugin %s in v1 plugin registry: plugin not found", d))
+		}
+		if len(req.IPAM.Config) > 1 {
+			return nil, errInvalid(errors.New("skiff supports one IPv4 subnet per network"))
+		}
+		for _, c := range req.IPAM.Config {
+			if c.Subnet.IsValid() {
+				o.Subnet = c.Subnet.String()
+			}
+			if c.IPRange.IsValid() {
+				o.IPRange = c.IPRange.String()
+			}
+			if c.Gateway.IsValid() {
+				o.Gateway = c.Gateway.String()
+			}
+		}
+	}
+	n, err := e.nets.Create(o)
+	if err != nil {
+		return nil, netError(err)
+	}
+	if name := req.Options[bridgeNameOption]; name != "" {
+		n.Bridge = name
+	}
+	if err := e.dp.SyncRules(e.nets.List()); err != nil {
+		e.nets.Remove(n.ID)
+		return nil, err
+	}
+	return n, nil
+}
+
+// activeEndpoints names the running containers attached to n, as Docker's
+// error lists them.
+func (e *Engine) activeEndpoints(n *netslirp.Network) []string {
+	var out []string
+	for _, c := range e.list() {
+		c.mu.Lock()
+		for _, es := range c.rec.Networks {
+			if es.NetworkID == n.ID && es.IPAddress.IsValid() {
+				out = append(out, fmt.Sprintf("name:%q id:%q", strings.TrimPrefix(c.rec.Name, "/"), es.EndpointID[:min(12, len(es.EndpointID))]))
+			}
+		}
+		c.mu.Unlock()
+	}
+	return out
+}
+
+func (e *Engine) removeNetwork(n *netslirp.Network) error {
+	if n.Builtin() {
+		return &apiError{http.StatusForbidden, fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name)}
+	}
+	if eps := e.activeEndpoints(n); len(eps) > 0 {
+		return &apiError{http.StatusForbidden, fmt.Errorf("error while removing network: network %s has active endpoints (%s)", n.Name, strings.Join(eps, ", "))}
+	}
+	if err := e.nets.Remove(n.ID); err != nil {
+		return netError(err)
+	}
+	if err := e.dp.RemoveBridge(n); err != nil {
+		e.log.Printf("network %s: %v", n.Name, err)
+	}
+	return e.dp.SyncRules(e.nets.List())
+}
+
+func (e *Engine) deleteNetwork(w http.ResponseWriter, r *http.Request) {
+	n, err := e.nets.Get(r.PathValue("id"))
+	if err == nil {
+		err = e.removeNetwork(n)
+	}
+	if err != nil {
+		writeError(w, netError(err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Engine) postNetworksPrune(w http.ResponseWriter, r *http.Request) {
+	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	var until time.Time
+	if vs := filters["until"]; len(vs) > 0 {
+		if until, err = parseUntil(vs[0]); err != nil {
+			writeError(w, errInvalid(err))
+			return
+		}
+	}
+	report := network.PruneReport{NetworksDeleted: []string{}}
+	for _, n := range e.nets.List() {
+		if n.Builtin() || !matchLabels(n.Labels, filters["label"]) || !until.IsZero() && n.Created.After(until) {
+			continue
+		}
+		if e.networkInUse(n) {
+			continue
+		}
+		if err := e.removeNetwork(n); err == nil {
+			report.NetworksDeleted = append(report.NetworksDeleted, n.Name)
+		}
+	}
+	writeJSON(w, http.StatusOK, report)
+}
+
+// networkInUse reports whether any container, running or not, is on n (a
+// prune keeps those networks, as Docker's).
+func (e *Engine) networkInUse(n *netslirp.Network) bool {
+	for _, c := range e.list() {
+		c.mu.Lock()
+		used := false
+		for _, es := range c.rec.Networks {
+			used = used || es.NetworkID == n.ID
+		}
+		c.mu.Unlock()
+		if used {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) postNetworkConnect(w http.ResponseWriter, r *http.Request) {
+	var req network.ConnectRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	n, err := e.nets.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, netError(err))
+		return
+	}
+	c, err := e.lookup(req.Container)
+	if err == nil {
+		err = e.connect(c, n, req.EndpointConfig)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// connect adds network n to the container; a running one gets its veth
+// at once.
+func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSettings) error {
+	c.mu.Lock()
+	mode := modeOf(c.rec.HostConfig)
+	name := strings.TrimPrefix(c.rec.Name, "/")
+	_, already := c.rec.Networks[n.Name]
+	c.mu.Unlock()
+	if mode == netslirp.HostNetwork || mode == netslirp.NoneNetwork || strings.HasPrefix(mode, "container:") || !n.IsBridge() {
+		return errInvalid(errConflictSharedNetwork)
+	}
+	if already {
+		return &apiError{http.StatusForbidden, fmt.Errorf("endpoint with name %s already exists in network %s", name, n.Name)}
+	}
+	es := &network.EndpointSettings{NetworkID: n.ID}
+	if cfg != nil {
+		es.IPAMConfig, es.Aliases, es.Links, es.MacAddress, es.DriverOpts = cfg.IPAMConfig, cfg.Aliases, cfg.Links, cfg.MacAddress, cfg.DriverOpts
+	}
+	if err := checkEndpoint(n, es); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.rec.Networks == nil {
+		c.rec.Networks = map[string]*network.EndpointSettings{}
+	}
+	c.rec.Networks[n.Name] = es
+	running := c.running() && c.rec.Net != nil && c.rec.Net.SandboxKey != ""
+	ifname := fmt.Sprintf("eth%d", len(c.rec.Networks)-1)
+	c.mu.Unlock()
+	if running {
+		if err := e.attach(c, n.Name, ifname, false); err != nil {
+			c.mu.Lock()
+			delete(c.rec.Networks, n.Name)
+			c.mu.Unlock()
+			return err
+		}
+	}
+	c.mu.Lock()
+	err := c.save()
+	c.mu.Unlock()
+	return err
+}
+
+func (e *Engine) postNetworkDisconnect(w http.ResponseWriter, r *http.Request) {
+	var req network.DisconnectRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errInvalid(err))
+		return
+	}
+	n, err := e.nets.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, netError(err))
+		return
+	}
+	c, err := e.lookup(req.Container)
+	if err == nil {
+		err = e.disconnect(c, n)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// disconnect removes network n from the container.
+func (e *Engine) disconnect(c *ctr, n *netslirp.Network) error {
+	c.mu.Lock()
+	mode := modeOf(c.rec.HostConfig)
+	_, on := c.rec.Networks[n.Name]
+	c.mu.Unlock()
+	if mode == netslirp.HostNetwork && n.Name == netslirp.HostNetwork {
+		return errInvalid(errDisconnectFromHostNetwork)
+	}
+	if !on || !n.IsBridge() {
+		return errInvalid(fmt.Errorf("container %s is not connected to network %s", c.rec.ID, n.Name))
+	}
+	e.detach(c, n.ID)
+	c.mu.Lock()
+	delete(c.rec.Networks, n.Name)
+	err := c.save()
+	c.mu.Unlock()
+	return err
+}
+
+// parseUntil reads a prune filter's until: a duration before now ("24h"),
+// an RFC 3339 time or Unix seconds.
+func parseUntil(v string) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return parseTime(v)
+}
