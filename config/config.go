@@ -117,6 +117,12 @@ type Settings struct {
 	// DNS are the servers the embedded DNS forwards to, and containers on
 	// the default bridge use; empty means the host's.
 	DNS []string `json:"dns,omitempty"`
+	// Bridge names the default network's bridge interface (skiff0), and
+	// BIP is its gateway address with the subnet's length (172.17.0.1/16),
+	// as Docker's daemon.json "bridge" and "bip": two root engines on one
+	// host need their own.
+	Bridge string `json:"bridge,omitempty"`
+	BIP    string `json:"bip,omitempty"`
 }
 
 // LoadSettings reads the settings file; a missing file means the defaults.

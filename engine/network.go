@@ -57,7 +57,8 @@ type netState struct {
 
 // initNetworks opens the network store and readies the bridges' namespace.
 func (e *Engine) initNetworks() error {
-	st, err := netslirp.OpenStore(e.opt.Paths.DataDir)
+	set := e.opt.Settings
+	st, err := netslirp.OpenStore(e.opt.Paths.DataDir, set.Bridge, set.BIP)
 	if err != nil {
 		return err
 	}
@@ -67,6 +68,9 @@ func (e *Engine) initNetworks() error {
 		mtu = userns.SlirpMTU
 	}
 	e.dp = &netslirp.Dataplane{NS: e.opt.NetNS, MTU: mtu}
+	if set.Bridge != "" && set.Bridge != netslirp.DefaultBridgeIface {
+		e.dp.Table = "skiff_" + set.Bridge
+	}
 	if err := e.dp.Init(); err != nil {
 		return err
 	}

@@ -13,9 +13,6 @@ import (
 	"github.com/skiff-dev/skiff/netslirp"
 )
 
-// bridgeNameOption names a bridge network's interface, as Docker's.
-const bridgeNameOption = "com.docker.network.bridge.name"
-
 // networkView is a network as the API shows it.
 func (e *Engine) networkView(n *netslirp.Network) network.Inspect {
 	driver := n.Driver
@@ -40,8 +37,8 @@ func (e *Engine) networkView(n *netslirp.Network) network.Inspect {
 			"com.docker.network.bridge.enable_icc":           "true",
 			"com.docker.network.bridge.enable_ip_masquerade": "true",
 			"com.docker.network.bridge.host_binding_ipv4":    "0.0.0.0",
-			bridgeNameOption: n.Bridge,
-			"com.docker.network.driver.mtu": fmt.Sprint(e.dp.MTU),
+			netslirp.BridgeNameOption:                        n.Bridge,
+			"com.docker.network.driver.mtu":                  fmt.Sprint(e.dp.MTU),
 		}
 	}
 	if n.Subnet.IsValid() {
@@ -126,7 +123,7 @@ func (e *Engine) postNetworksCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, network.CreateResponse{ID: n.ID})
 }
 
-func (e *Engine) createNetwork(req *network.CreateRequest) (*netslirp.Network, error) {
+func (e *Engine) createNetwork(req *network.CreateRequest) (_ *netslirp.Network, err error) {
 	if req.Name == "" {
 		return nil, errInvalid(errors.New("network name must not be empty"))
 	}
@@ -157,12 +154,12 @@ func (e *Engine) createNetwork(req *network.CreateRequest) (*netslirp.Network, e
 			}
 		}
 	}
+	if o.Avoid, err = e.dp.Subnets(); err != nil {
+		return nil, err
+	}
 	n, err := e.nets.Create(o)
 	if err != nil {
 		return nil, netError(err)
-	}
-	if name := req.Options[bridgeNameOption]; name != "" {
-		n.Bridge = name
 	}
 	if err := e.dp.SyncRules(e.nets.List()); err != nil {
 		e.nets.Remove(n.ID)

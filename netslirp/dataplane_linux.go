@@ -24,11 +24,38 @@ type Dataplane struct {
 	NS string
 	// MTU of bridges and veths.
 	MTU int
-	mu  sync.Mutex
+	// Table names skiff's nftables tables (Table and Table+"_ports");
+	// empty means "skiff". Two root engines on one host need their own.
+	Table string
+	mu    sync.Mutex
 }
 
-// nftTable is skiff's table in the bridges' namespace.
-const nftTable = "skiff"
+func (d *Dataplane) table() string {
+	if d.Table == "" {
+		return "skiff"
+	}
+	return d.Table
+}
+
+// Subnets returns the subnets of the addresses in the bridges' namespace,
+// for new networks to avoid.
+func (d *Dataplane) Subnets() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	err := InNetNS(d.NS, func() error {
+		addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if p, ok := netip.AddrFromSlice(a.IP.To4()); ok {
+				ones, _ := a.Mask.Size()
+				out = append(out, netip.PrefixFrom(p, ones).Masked())
+			}
+		}
+		return nil
+	})
+	return out, err
+}
 
 // Init enables forwarding in the bridges' namespace.
 func (d *Dataplane) Init() error {
@@ -188,7 +215,7 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 		if err != nil {
 			return err
 		}
-		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: nftTable}
+		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: d.table()}
 		c.AddTable(t)
 		c.DelTable(t)
 		c.AddTable(t)
@@ -230,7 +257,7 @@ func (d *Dataplane) RemoveRules() error {
 		if err != nil {
 			return err
 		}
-		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: nftTable}
+		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: d.table()}
 		c.AddTable(t)
 		c.DelTable(t)
 		return c.Flush()

@@ -34,9 +34,6 @@ type dnat struct {
 	ctrIP netip.Addr
 }
 
-// nftPortsTable holds the DNAT rules of published ports.
-const nftPortsTable = "skiff_ports"
-
 // Publish implements Publisher.
 func (p *HostPublisher) Publish(ctrIP netip.Addr, m PortMapping) (PortMapping, func() error, error) {
 	host := "0.0.0.0"
@@ -106,7 +103,7 @@ func (p *HostPublisher) sync() error {
 		if err != nil {
 			return err
 		}
-		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: nftPortsTable}
+		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: p.DP.table() + "_ports"}
 		c.AddTable(t)
 		c.DelTable(t)
 		if len(p.dnats) > 0 {

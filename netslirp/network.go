@@ -33,9 +33,12 @@ const (
 	NoneNetwork   = "none"
 	// DefaultBridgeIface is the default network's bridge interface.
 	DefaultBridgeIface = "skiff0"
+	// BridgeNameOption names a bridge network's interface, as Docker's.
+	BridgeNameOption = "com.docker.network.bridge.name"
 )
 
-var defaultSubnet = netip.MustParsePrefix("172.17.0.0/16")
+// DefaultBIP is the default network's gateway and subnet length.
+const DefaultBIP = "172.17.0.1/16"
 
 // Network is one network's record.
 type Network struct {
@@ -75,6 +78,9 @@ type CreateOptions struct {
 	// Subnet, IPRange and Gateway come from IPAM.Config (at most one
 	// IPv4 entry); empty ones are picked.
 	Subnet, IPRange, Gateway string
+	// Avoid are subnets in use around the bridges (the addresses of the
+	// namespace's interfaces): a picked subnet overlaps none of them.
+	Avoid []netip.Prefix
 }
 
 // Store holds the networks (networks.json) and the addresses leased on
@@ -89,8 +95,19 @@ type Store struct {
 }
 
 // OpenStore loads (creating) the networks in dir/networks.json, adding the
-// built-in ones when missing.
-func OpenStore(dir string) (*Store, error) {
+// built-in ones when missing: the default bridge on the interface iface
+// (empty: skiff0) with the gateway and prefix bip (empty: 172.17.0.1/16).
+func OpenStore(dir, iface, bip string) (*Store, error) {
+	if iface == "" {
+		iface = DefaultBridgeIface
+	}
+	if bip == "" {
+		bip = DefaultBIP
+	}
+	gw, err := netip.ParsePrefix(bip)
+	if err != nil || !gw.Addr().Is4() {
+		return nil, fmt.Errorf("invalid bip %q: want an IPv4 address with a prefix length, such as %s", bip, DefaultBIP)
+	}
 	s := &Store{path: filepath.Join(dir, "networks.json"), nets: map[string]*Network{}, leases: map[string]map[netip.Addr]string{}}
 	b, err := os.ReadFile(s.path)
 	switch {
@@ -107,7 +124,7 @@ func OpenStore(dir string) (*Store, error) {
 	}
 	added := false
 	for _, n := range []*Network{
-		{Name: DefaultBridge, Driver: "bridge", Subnet: defaultSubnet, Gateway: netip.MustParseAddr("172.17.0.1"), Bridge: DefaultBridgeIface},
+		{Name: DefaultBridge, Driver: "bridge", Subnet: gw.Masked(), Gateway: gw.Addr(), Bridge: iface},
 		{Name: HostNetwork, Driver: "host"},
 		{Name: NoneNetwork, Driver: "null"},
 	} {
@@ -247,7 +264,7 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 			}
 		}
 	} else {
-		p, err := s.freeSubnet()
+		p, err := s.freeSubnet(o.Avoid)
 		if err != nil {
 			return nil, err
 		}
@@ -262,6 +279,9 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 	}
 	n.ID = newID()
 	n.Bridge = "br-" + n.ID[:12]
+	if name := o.Options[BridgeNameOption]; name != "" {
+		n.Bridge = name
+	}
 	s.nets[n.ID] = n
 	if err := s.save(); err != nil {
 		delete(s.nets, n.ID)
@@ -294,7 +314,7 @@ func validIPAM(o CreateOptions) error {
 
 // freeSubnet picks the first /16 of 172.17-31.0.0, then /20s of
 // 192.168.0.0/16, that no network uses. The caller holds s.mu.
-func (s *Store) freeSubnet() (netip.Prefix, error) {
+func (s *Store) freeSubnet(avoid []netip.Prefix) (netip.Prefix, error) {
 	var pools []netip.Prefix
 	for i := 18; i <= 31; i++ {
 		pools = append(pools, netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(i), 0, 0}), 16))
@@ -306,6 +326,11 @@ next:
 	for _, p := range pools {
 		for _, n := range s.nets {
 			if n.Subnet.IsValid() && n.Subnet.Overlaps(p) {
+				continue next
+			}
+		}
+		for _, a := range avoid {
+			if a.Overlaps(p) {
 				continue next
 			}
 		}

@@ -9,7 +9,7 @@ import (
 
 func TestStoreBuiltinsAndCreate(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(dir)
+	s, err := OpenStore(dir, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 		}
 	}
 	// Reopened from disk: the same networks.
-	s2, err := OpenStore(dir)
+	s2, err := OpenStore(dir, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 }
 
 func TestLease(t *testing.T) {
-	s, err := OpenStore(t.TempDir())
+	s, err := OpenStore(t.TempDir(), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
