@@ -140,6 +140,7 @@ func (e *Engine) Serve(ctx context.Context) error {
 		err = nil
 	}
 	os.Remove(sock)
+	e.shutdownNetworks()
 	e.images.Shutdown(false)
 	return err
 }

@@ -35,7 +35,7 @@ func (e *Engine) resolveLinks(c *ctr) ([]linked, error) {
 		target, alias := splitLink(l)
 		t, err := e.lookup(target)
 		if err != nil {
-			return nil, errNotFound(fmt.Errorf("could not get container for %s", target))
+			return nil, errInvalid(fmt.Errorf("could not get container for %s", target))
 		}
 		t.mu.Lock()
 		running := t.running()

@@ -146,7 +146,8 @@ func (e *Engine) prepareNetworks(cfg *container.Config, hc *container.HostConfig
 			return nil, errInvalid(errConflictNetworkMac)
 		}
 		if _, err := e.lookup(ref); err != nil {
-			return nil, err
+			// 400, not 404: a client would take a 404 for a missing image.
+			return nil, errInvalid(err)
 		}
 		return nil, nil
 	}
@@ -167,7 +168,7 @@ func (e *Engine) prepareNetworks(cfg *container.Config, hc *container.HostConfig
 	for _, l := range hc.Links {
 		name, _, _ := strings.Cut(l, ":")
 		if _, err := e.lookup(strings.TrimPrefix(name, "/")); err != nil {
-			return nil, errNotFound(fmt.Errorf("could not get container for %s", strings.TrimPrefix(name, "/")))
+			return nil, errInvalid(fmt.Errorf("could not get container for %s", strings.TrimPrefix(name, "/")))
 		}
 	}
 	if err := validatePorts(hc); err != nil {
@@ -717,4 +718,27 @@ func portSummary(c *ctr) []container.PortSummary {
 		}
 	}
 	return out
+}
+
+// shutdownNetworks removes the bridges and firewall rules when the engine
+// stops with no container running (running ones keep their network).
+func (e *Engine) shutdownNetworks() {
+	for _, c := range e.list() {
+		c.mu.Lock()
+		running := c.running()
+		c.mu.Unlock()
+		if running {
+			return
+		}
+	}
+	for _, n := range e.nets.List() {
+		if n.IsBridge() {
+			if err := e.dp.RemoveBridge(n); err != nil {
+				e.log.Printf("network %s: %v", n.Name, err)
+			}
+		}
+	}
+	if err := e.dp.RemoveRules(); err != nil {
+		e.log.Printf("removing the firewall rules: %v", err)
+	}
 }

@@ -250,16 +250,20 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 	})
 }
 
-// RemoveRules deletes skiff's nftables table.
+// RemoveRules deletes skiff's nftables tables.
 func (d *Dataplane) RemoveRules() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	return InNetNS(d.NS, func() error {
 		c, err := nftables.New()
 		if err != nil {
 			return err
 		}
-		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: d.table()}
-		c.AddTable(t)
-		c.DelTable(t)
+		for _, name := range []string{d.table(), d.table() + "_ports"} {
+			t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: name}
+			c.AddTable(t)
+			c.DelTable(t)
+		}
 		return c.Flush()
 	})
 }
