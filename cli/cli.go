@@ -26,6 +26,25 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return e.Msg }
 
+// FlagError is a value a flag refuses. The docker CLI prints it with the
+// command's usage and exits 125, as for any flag it cannot parse.
+type FlagError struct {
+	// Flag is as the user would write it: "--dns", "-p, --publish".
+	Flag  string
+	Value string
+	Err   error
+}
+
+func (e *FlagError) Error() string {
+	return fmt.Sprintf("invalid argument %q for %q flag: %v", e.Value, e.Flag, e.Err)
+}
+
+func (e *FlagError) Unwrap() error { return e.Err }
+
+func flagError(flag, value string, err error) error {
+	return &FlagError{Flag: flag, Value: value, Err: err}
+}
+
 // CLI is one invocation's connection and streams.
 type CLI struct {
 	API *client.Client

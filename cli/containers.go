@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
 
@@ -103,22 +108,6 @@ func psRow(s container.Summary, noTrunc bool) psRowData {
 	}
 }
 
-func formatPorts(ps []container.PortSummary) string {
-	var out []string
-	for _, p := range ps {
-		if p.PublicPort != 0 {
-			ip := "0.0.0.0"
-			if p.IP.IsValid() {
-				ip = p.IP.String()
-			}
-			out = append(out, fmt.Sprintf("%s:%d->%d/%s", ip, p.PublicPort, p.PrivatePort, p.Type))
-		} else {
-			out = append(out, fmt.Sprintf("%d/%s", p.PrivatePort, p.Type))
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
 func (c *CLI) psTemplate(items []container.Summary, opt PsOptions) error {
 	format := opt.Format
 	table := false
@@ -161,12 +150,20 @@ func (c *CLI) psTemplate(items []container.Summary, opt PsOptions) error {
 	return tw.Flush()
 }
 
-// forEach runs fn on each name, printing errors; docker exits 1 when any
-// failed.
+// errSkip from forEach's fn passes over a name silently (rm -f of one
+// that does not exist).
+var errSkip = errors.New("skip")
+
+// forEach runs fn on each name, printing the name when it succeeds and
+// the error when not; docker exits 1 when any failed.
 func (c *CLI) forEach(names []string, fn func(string) error) error {
 	failed := false
 	for _, n := range names {
-		if err := fn(n); err != nil {
+		err := fn(n)
+		if errors.Is(err, errSkip) {
+			continue
+		}
+		if err != nil {
 			fmt.Fprintln(c.Err, err)
 			failed = true
 			continue
@@ -312,24 +309,10 @@ func (c *CLI) Logs(ctx context.Context, name string, opt LogsOptions) error {
 
 // Inspect prints objects as JSON, or through a Go template.
 func (c *CLI) Inspect(ctx context.Context, names []string, kind, format string) error {
-	var objs []json.RawMessage
-	failed := false
-	for _, n := range names {
+	return c.inspectAll(names, format, func(n string) (inspected, error) {
 		raw, err := c.inspectRaw(ctx, n, kind)
-		if err != nil {
-			fmt.Fprintln(c.Err, err)
-			failed = true
-			continue
-		}
-		objs = append(objs, raw)
-	}
-	if err := c.printObjects(objs, format); err != nil {
-		return err
-	}
-	if failed {
-		return &StatusError{Code: 1}
-	}
-	return nil
+		return inspected{raw: raw}, err
+	})
 }
 
 func (c *CLI) inspectRaw(ctx context.Context, name, kind string) (json.RawMessage, error) {
@@ -364,43 +347,21 @@ func (c *CLI) ContainerPrune(ctx context.Context) error {
 
 // printPruned is a prune's report, as docker prints it.
 func printPruned(w io.Writer, title string, deleted []string, reclaimed uint64) {
-	if len(deleted) > 0 {
-		fmt.Fprintln(w, title)
-		for _, d := range deleted {
-			fmt.Fprintln(w, d)
-		}
-		fmt.Fprintln(w)
-	}
+	printDeleted(w, title, deleted)
 	fmt.Fprintf(w, "Total reclaimed space: %s\n", humanSize(int64(reclaimed)))
 }
 
-// printObjects prints inspect results: a JSON array, or each through the
-// --format template.
-func (c *CLI) printObjects(objs []json.RawMessage, format string) error {
-	if format == "" {
-		if objs == nil {
-			objs = []json.RawMessage{}
-		}
-		return writeJSONIndent(c.Out, objs)
+// printDeleted is the list of a prune's report: the title, a line for
+// each, an empty line; nothing when nothing was deleted.
+func printDeleted(w io.Writer, title string, deleted []string) {
+	if len(deleted) == 0 {
+		return
 	}
-	t, err := parseTemplate(format)
-	if err != nil {
-		return err
+	fmt.Fprintln(w, title)
+	for _, d := range deleted {
+		fmt.Fprintln(w, d)
 	}
-	for _, raw := range objs {
-		// Numbers stay as written (33554432, not 3.3554432e+07).
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		if err := t.Execute(c.Out, v); err != nil {
-			return &StatusError{Code: 1, Msg: "template: " + err.Error()}
-		}
-		fmt.Fprintln(c.Out)
-	}
-	return nil
+	fmt.Fprintln(w)
 }
 
 // Restart restarts containers.
@@ -438,39 +399,52 @@ func (c *CLI) Top(ctx context.Context, name, psArgs string) error {
 	return tw.Flush()
 }
 
-// Port prints the container's published ports, or one of them.
+// Port prints the container's published ports ("80/tcp -> 0.0.0.0:8080"),
+// or the host addresses of one of them, sorted as docker sorts them.
 func (c *CLI) Port(ctx context.Context, name, private string) error {
 	insp, err := c.API.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 	if err != nil {
 		return err
 	}
-	ns := insp.Container.NetworkSettings
-	if ns == nil {
-		return nil
+	var ports network.PortMap
+	if ns := insp.Container.NetworkSettings; ns != nil {
+		ports = ns.Ports
 	}
-	if private != "" && !strings.Contains(private, "/") {
-		private += "/tcp"
+	hostAddr := func(b network.PortBinding) string {
+		ip := "0.0.0.0"
+		if b.HostIP.IsValid() {
+			ip = b.HostIP.String()
+		}
+		return net.JoinHostPort(ip, b.HostPort)
 	}
-	found := false
-	for port, bindings := range ns.Ports {
-		if private != "" && port.String() != private {
-			continue
+	var out []string
+	if private != "" {
+		num, proto, _ := strings.Cut(private, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		n, err := strconv.ParseUint(num, 10, 16)
+		if err != nil {
+			return fmt.Errorf("Error: invalid port (%s): %w", num, err)
+		}
+		p, _ := network.PortFrom(uint16(n), network.IPProtocol(proto))
+		bindings, ok := ports[p]
+		if !ok || bindings == nil {
+			return fmt.Errorf("Error: No public port '%s' published for %s", private, name)
 		}
 		for _, b := range bindings {
-			found = true
-			host := "0.0.0.0"
-			if b.HostIP.IsValid() {
-				host = b.HostIP.String()
-			}
-			if private != "" {
-				fmt.Fprintf(c.Out, "%s:%s\n", host, b.HostPort)
-			} else {
-				fmt.Fprintf(c.Out, "%s -> %s:%s\n", port.String(), host, b.HostPort)
+			out = append(out, hostAddr(b))
+		}
+	} else {
+		for p, bindings := range ports {
+			for _, b := range bindings {
+				out = append(out, p.String()+" -> "+hostAddr(b))
 			}
 		}
 	}
-	if private != "" && !found {
-		return &StatusError{Code: 1, Msg: fmt.Sprintf("Error: No public port '%s' published for %s", private, name)}
+	sort.Slice(out, func(i, j int) bool { return naturalLess(out[i], out[j]) })
+	for _, l := range out {
+		fmt.Fprintln(c.Out, l)
 	}
 	return nil
 }

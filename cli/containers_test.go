@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,46 +88,6 @@ func TestParseFilterFlags(t *testing.T) {
 				t.Errorf("parseFilterFlags(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestFormatPorts(t *testing.T) {
-	tests := []struct {
-		name string
-		in   []container.PortSummary
-		want string
-	}{
-		{"none", nil, ""},
-		{"exposed only", []container.PortSummary{{PrivatePort: 80, Type: "tcp"}}, "80/tcp"},
-		{"udp", []container.PortSummary{{PrivatePort: 53, Type: "udp"}}, "53/udp"},
-		{
-			"published on all addresses",
-			[]container.PortSummary{{IP: netip.MustParseAddr("0.0.0.0"), PublicPort: 8080, PrivatePort: 80, Type: "tcp"}},
-			"0.0.0.0:8080->80/tcp",
-		},
-		{
-			"published without an address",
-			[]container.PortSummary{{PublicPort: 8080, PrivatePort: 80, Type: "tcp"}},
-			"0.0.0.0:8080->80/tcp",
-		},
-		{
-			"published on loopback",
-			[]container.PortSummary{{IP: netip.MustParseAddr("127.0.0.1"), PublicPort: 5432, PrivatePort: 5432, Type: "tcp"}},
-			"127.0.0.1:5432->5432/tcp",
-		},
-		{
-			"several, in order",
-			[]container.PortSummary{
-				{IP: netip.MustParseAddr("0.0.0.0"), PublicPort: 8080, PrivatePort: 80, Type: "tcp"},
-				{PrivatePort: 443, Type: "tcp"},
-			},
-			"0.0.0.0:8080->80/tcp, 443/tcp",
-		},
-	}
-	for _, tt := range tests {
-		if got := formatPorts(tt.in); got != tt.want {
-			t.Errorf("%s: formatPorts = %q, want %q", tt.name, got, tt.want)
-		}
 	}
 }
 

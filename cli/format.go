@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -84,14 +85,192 @@ func parseTemplate(format string) (*template.Template, error) {
 	return t, nil
 }
 
-// writeJSONIndent prints v the way docker inspect does.
-func writeJSONIndent(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "    ")
+// listFormat is what an ls command prints, from its --format and -q
+// (docker's formatter.Context): "" or "table" is the default table (only
+// the IDs with quiet), "table TEMPLATE" a table of the template's columns,
+// "json" one JSON object a line, anything else a Go template a line.
+type listFormat struct {
+	// Format is the --format value.
+	Format string
+	// Quiet is -q: with the table format, only the IDs.
+	Quiet bool
+	// Table is the command's default table ("table {{.ID}}\t{{.Name}}").
+	Table string
+	// Headers are the column titles of the fields, by name ("ID": "NETWORK ID").
+	Headers map[string]string
+}
+
+// listRow is one row of an ls command: methods named as the template
+// fields, and the fields docker's "json" format prints.
+type listRow interface {
+	jsonFields() map[string]string
+}
+
+// writeList prints rows in the form f asks for.
+func writeList[R listRow](w io.Writer, f listFormat, rows []R) error {
+	format := f.Format
+	switch {
+	case format == "" || format == "table":
+		format = f.Table
+		if f.Quiet {
+			format = "{{.ID}}"
+		}
+	case format == "json":
+		for _, r := range rows {
+			b, err := json.Marshal(r.jsonFields())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, string(b))
+		}
+		return nil
+	}
+	format, table := strings.CutPrefix(format, "table ")
+	t, err := parseTemplate(format)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(w, string(b))
+	out := w
+	tw := newTable(w)
+	if table {
+		out = tw
+		var header strings.Builder
+		if err := t.Execute(&header, f.Headers); err != nil {
+			return &StatusError{Code: 1, Msg: "template parsing error: " + err.Error()}
+		}
+		fmt.Fprintln(out, header.String())
+	}
+	for _, r := range rows {
+		var line strings.Builder
+		if err := t.Execute(&line, r); err != nil {
+			return &StatusError{Code: 1, Msg: "template parsing error: " + err.Error()}
+		}
+		fmt.Fprintln(out, line.String())
+	}
+	return tw.Flush()
+}
+
+// inspected is one object an inspect command found.
+type inspected struct {
+	// typed is the API type, which --format templates are executed on
+	// first, as docker does; nil to use the JSON alone.
+	typed any
+	// raw is the object's JSON as the engine sent it.
+	raw json.RawMessage
+}
+
+// inspectAll looks up each name with get and prints the objects found as
+// docker inspect does: a JSON array indented by four spaces, a compact one
+// for --format json, or each object through the template. The lookup
+// errors come after, one a line, and the exit code is then 1.
+func (c *CLI) inspectAll(names []string, format string, get func(name string) (inspected, error)) error {
+	var t *template.Template
+	if format != "" && format != "json" {
+		var err error
+		if t, err = parseTemplate(format); err != nil {
+			// docker inspect exits 64 for a template it cannot parse.
+			return &StatusError{Code: 64, Msg: err.Error()}
+		}
+	}
+	var found []inspected
+	var errs []string
+	for _, n := range names {
+		obj, err := get(n)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		found = append(found, obj)
+	}
+	var err error
+	if t == nil {
+		err = writeInspectJSON(c.Out, found, format == "json")
+	} else {
+		var msgs []string
+		msgs, err = writeInspectTemplate(c.Out, t, found)
+		errs = append(errs, msgs...)
+	}
+	if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return &StatusError{Code: 1, Msg: strings.Join(errs, "\n")}
+	}
+	return nil
+}
+
+// writeInspectJSON prints the objects' JSON as one array, indented (or
+// compact) with the engine's field order and no HTML escaping.
+func writeInspectJSON(w io.Writer, objs []inspected, compact bool) error {
+	if len(objs) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	var all bytes.Buffer
+	all.WriteByte('[')
+	for i, o := range objs {
+		if i > 0 {
+			all.WriteByte(',')
+		}
+		all.Write(o.raw)
+	}
+	all.WriteByte(']')
+	var out bytes.Buffer
+	var err error
+	if compact {
+		err = json.Compact(&out, all.Bytes())
+	} else {
+		err = json.Indent(&out, all.Bytes(), "", "    ")
+	}
+	if err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = out.WriteTo(w)
 	return err
+}
+
+// writeInspectTemplate prints each object through t, on its typed form
+// and, when that fails, on its JSON (numbers kept as written); an object
+// neither can print is reported in the returned messages. With nothing
+// printed it prints an empty line, as docker does.
+func writeInspectTemplate(w io.Writer, t *template.Template, objs []inspected) ([]string, error) {
+	var out bytes.Buffer
+	var errs []string
+	for _, o := range objs {
+		var b bytes.Buffer
+		if o.typed != nil && t.Execute(&b, o.typed) == nil {
+			out.Write(b.Bytes())
+			out.WriteByte('\n')
+			continue
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(o.raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		tmpl := t
+		if o.typed != nil {
+			// As docker's fallback: a key missing from the JSON is an error.
+			tmpl = t.Option("missingkey=error")
+		}
+		b.Reset()
+		if err := tmpl.Execute(&b, v); err != nil {
+			if o.typed == nil {
+				return nil, &StatusError{Code: 1, Msg: "template: " + err.Error()}
+			}
+			errs = append(errs, "template parsing error: "+err.Error())
+			continue
+		}
+		out.Write(b.Bytes())
+		out.WriteByte('\n')
+	}
+	if out.Len() == 0 {
+		out.WriteByte('\n')
+	}
+	_, err := out.WriteTo(w)
+	return errs, err
 }
 
 func quoteCommand(cmd string, trunc bool) string {

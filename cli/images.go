@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	units "github.com/docker/go-units"
-	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/moby/term"
@@ -165,25 +164,17 @@ func (c *CLI) ImagePrune(ctx context.Context, all bool) error {
 	if err != nil {
 		return err
 	}
-	printDeleted(c.Out, res.Report.ImagesDeleted)
-	fmt.Fprintf(c.Out, "Total reclaimed space: %s\n", humanSize(int64(res.Report.SpaceReclaimed)))
-	return nil
-}
-
-func printDeleted(w io.Writer, ds []image.DeleteResponse) {
-	if len(ds) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "Deleted Images:")
-	for _, d := range ds {
+	var lines []string
+	for _, d := range res.Report.ImagesDeleted {
 		if d.Untagged != "" {
-			fmt.Fprintf(w, "untagged: %s\n", d.Untagged)
+			lines = append(lines, "untagged: "+d.Untagged)
 		}
 		if d.Deleted != "" {
-			fmt.Fprintf(w, "deleted: %s\n", d.Deleted)
+			lines = append(lines, "deleted: "+d.Deleted)
 		}
 	}
-	fmt.Fprintln(w)
+	printPruned(c.Out, "Deleted Images:", lines, res.Report.SpaceReclaimed)
+	return nil
 }
 
 // Load reads a `docker save` archive from path ("" means stdin).

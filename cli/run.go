@@ -13,6 +13,7 @@ import (
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/moby/term"
@@ -23,9 +24,12 @@ import (
 type RunOptions struct {
 	Config     *container.Config
 	HostConfig *container.HostConfig
-	Name       string
-	Detach     bool
-	DetachKeys string
+	// NetworkingConfig holds the endpoint settings per network
+	// (NetworkOptions.Apply).
+	NetworkingConfig *network.NetworkingConfig
+	Name             string
+	Detach           bool
+	DetachKeys       string
 }
 
 // Pull pulls ref, printing Docker's progress (bars on a terminal).
@@ -45,9 +49,17 @@ func (c *CLI) Pull(ctx context.Context, ref string, out io.Writer) error {
 // Create creates the container, pulling its image when missing, and
 // returns its ID.
 func (c *CLI) Create(ctx context.Context, opt RunOptions) (string, error) {
+	if opt.HostConfig != nil {
+		for _, d := range opt.HostConfig.DNS {
+			if d.IsLoopback() {
+				fmt.Fprintf(c.Err, "WARNING: Localhost DNS (%s) may fail in containers.\n", d)
+				break
+			}
+		}
+	}
 	create := func() (client.ContainerCreateResult, error) {
 		return c.API.ContainerCreate(ctx, client.ContainerCreateOptions{
-			Config: opt.Config, HostConfig: opt.HostConfig, Name: opt.Name,
+			Config: opt.Config, HostConfig: opt.HostConfig, NetworkingConfig: opt.NetworkingConfig, Name: opt.Name,
 		})
 	}
 	res, err := create()

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -77,24 +76,10 @@ func (c *CLI) VolumeLs(ctx context.Context, quiet bool, filters []string, format
 
 // VolumeInspect prints volumes as JSON or through a template.
 func (c *CLI) VolumeInspect(ctx context.Context, names []string, format string) error {
-	var objs []json.RawMessage
-	failed := false
-	for _, n := range names {
+	return c.inspectAll(names, format, func(n string) (inspected, error) {
 		res, err := c.API.VolumeInspect(ctx, n, client.VolumeInspectOptions{})
-		if err != nil {
-			fmt.Fprintln(c.Err, err)
-			failed = true
-			continue
-		}
-		objs = append(objs, res.Raw)
-	}
-	if err := c.printObjects(objs, format); err != nil {
-		return err
-	}
-	if failed {
-		return &StatusError{Code: 1}
-	}
-	return nil
+		return inspected{raw: res.Raw}, err
+	})
 }
 
 // VolumeRm removes volumes.

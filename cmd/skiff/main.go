@@ -115,6 +115,9 @@ var groups = map[string]map[string]string{
 	"image": {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag", "inspect": "image-inspect",
 		"history": "history", "prune": "image-prune", "pull": "pull", "load": "load"},
 	"system": {"cgroup-setup": "system-cgroup-setup", "info": "info"},
+	"network": {"create": "network-create", "ls": "network-ls", "list": "network-ls", "inspect": "network-inspect",
+		"rm": "network-rm", "remove": "network-rm", "prune": "network-prune", "connect": "network-connect",
+		"disconnect": "network-disconnect"},
 	"volume": {"create": "volume-create", "ls": "volume-ls", "list": "volume-ls", "inspect": "volume-inspect",
 		"rm": "volume-rm", "remove": "volume-rm", "prune": "volume-prune"},
 	"container": {"ls": "ps", "list": "ps", "ps": "ps", "rm": "rm", "remove": "rm", "run": "run", "create": "create",
@@ -163,6 +166,11 @@ func execute(name string, c *command, args []string) int {
 	if err == nil {
 		return 0
 	}
+	var fe *cli.FlagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(os.Stderr, "%s\n\nUsage:  skiff %s\n\nRun 'skiff %s --help' for more information\n", fe, c.usage, display)
+		return 125
+	}
 	var se *cli.StatusError
 	if errors.As(err, &se) {
 		if se.Msg != "" {
@@ -194,7 +202,7 @@ func printUsage() {
 	for _, n := range names {
 		fmt.Printf("  %-10s %s\n", n, commands[n].short)
 	}
-	fmt.Println("\nManagement Commands:\n  container  Manage containers\n  image      Manage images\n  volume     Manage volumes")
+	fmt.Println("\nManagement Commands:\n  container  Manage containers\n  image      Manage images\n  network    Manage networks\n  volume     Manage volumes")
 	fmt.Println("\nRun 'skiff COMMAND --help' for more information on a command.")
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -19,10 +18,11 @@ import (
 type runFlags struct {
 	detach, interactive, tty, rm, readOnly bool
 	name, workdir, user, hostname, entry   string
-	network, detachKeys, shmSize           string
+	detachKeys, shmSize                    string
 	stopSignal                             string
 	stopTimeout                            int
-	env, envFile, labels, addHosts, dns    []string
+	env, envFile, labels                   []string
+	net                                    cli.NetworkOptions
 	volumes, mounts, volumesFrom, tmpfs    []string
 	init, privileged                       bool
 	restart                                string
@@ -46,17 +46,13 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringVarP(&f.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fs.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
 	fs.StringVar(&f.entry, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
-	fs.StringVar(&f.network, "network", "", "Connect a container to a network")
-	fs.StringVar(&f.network, "net", "", "Connect a container to a network")
-	fs.MarkHidden("net")
 	fs.StringVar(&f.shmSize, "shm-size", "", "Size of /dev/shm")
 	fs.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop the container")
 	fs.IntVar(&f.stopTimeout, "stop-timeout", -1, "Timeout (in seconds) to stop a container")
 	fs.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
 	fs.StringArrayVar(&f.envFile, "env-file", nil, "Read in a file of environment variables")
 	fs.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
-	fs.StringArrayVar(&f.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
-	fs.StringArrayVar(&f.dns, "dns", nil, "Set custom DNS servers")
+	f.registerNetwork(fs)
 	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
@@ -72,6 +68,46 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
 	fs.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
 }
+
+// registerNetwork registers the network and port flags of run and create.
+func (f *runFlags) registerNetwork(fs *pflag.FlagSet) {
+	n := &f.net
+	fs.Var(listFlag(&n.Networks, "network"), "network", "Connect a container to a network")
+	fs.Var(listFlag(&n.Networks, "network"), "net", "Connect a container to a network")
+	fs.MarkHidden("net")
+	fs.Var(listFlag(&n.Aliases, "list"), "network-alias", "Add network-scoped alias for the container")
+	fs.Var(listFlag(&n.Aliases, "list"), "net-alias", "Add network-scoped alias for the container")
+	fs.MarkHidden("net-alias")
+	fs.StringArrayVar(&n.Links, "link", nil, "Add link to another container")
+	fs.StringVar(&n.IP, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	fs.StringVar(&n.IP6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
+	fs.StringArrayVar(&n.LinkLocalIPs, "link-local-ip", nil, "Container IPv4/IPv6 link-local addresses")
+	fs.StringVar(&n.MacAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
+	fs.StringArrayVarP(&n.Publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	fs.BoolVarP(&n.PublishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	fs.StringArrayVar(&n.Expose, "expose", nil, "Expose a port or a range of ports")
+	fs.StringArrayVar(&n.ExtraHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
+	fs.StringArrayVar(&n.DNS, "dns", nil, "Set custom DNS servers")
+	fs.StringArrayVar(&n.DNSSearch, "dns-search", nil, "Set custom DNS search domains")
+	fs.Var(listFlag(&n.DNSOptions, "list"), "dns-option", "Set DNS options")
+	fs.Var(listFlag(&n.DNSOptions, "list"), "dns-opt", "Set DNS options")
+	fs.MarkHidden("dns-opt")
+}
+
+// listFlag is a repeatable flag whose values are appended to *values, so
+// that two names (--network and --net) can share one list.
+func listFlag(values *[]string, typ string) pflag.Value {
+	return &appendValue{values: values, typ: typ}
+}
+
+type appendValue struct {
+	values *[]string
+	typ    string
+}
+
+func (v *appendValue) Set(s string) error { *v.values = append(*v.values, s); return nil }
+func (v *appendValue) String() string     { return "" }
+func (v *appendValue) Type() string       { return v.typ }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
 // the API's container configuration.
@@ -122,23 +158,10 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 	hc := &container.HostConfig{
 		AutoRemove:     f.rm,
 		ReadonlyRootfs: f.readOnly,
-		NetworkMode:    container.NetworkMode(f.network),
-		ExtraHosts:     f.addHosts,
 	}
-	if hc.NetworkMode == "" {
-		hc.NetworkMode = "default"
-	}
-	for _, d := range f.dns {
-		a, err := netip.ParseAddr(d)
-		if err != nil {
-			return cli.RunOptions{}, fmt.Errorf("%s is not an ip address", d)
-		}
-		hc.DNS = append(hc.DNS, a)
-	}
-	for _, h := range f.addHosts {
-		if name, ip, ok := strings.Cut(h, ":"); !ok || name == "" || ip == "" {
-			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
-		}
+	netCfg, err := f.net.Apply(cfg, hc)
+	if err != nil {
+		return cli.RunOptions{}, err
 	}
 	hc.Privileged, hc.CapAdd, hc.CapDrop = f.privileged, f.capAdd, f.capDrop
 	for _, o := range f.securityOpts {
@@ -207,7 +230,7 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		}
 		hc.ShmSize = n
 	}
-	return cli.RunOptions{Config: cfg, HostConfig: hc, Name: f.name, Detach: f.detach, DetachKeys: f.detachKeys}, nil
+	return cli.RunOptions{Config: cfg, HostConfig: hc, NetworkingConfig: netCfg, Name: f.name, Detach: f.detach, DetachKeys: f.detachKeys}, nil
 }
 
 // expandEnv is -e: "KEY=VAL" as given, "KEY" takes the value from our
@@ -249,7 +272,7 @@ func init() {
 		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
 			opt, err := rf.options(fs, args)
 			if err != nil {
-				return &cli.StatusError{Code: 125, Msg: err.Error()}
+				return err // printed as docker run prints it, exit 125
 			}
 			c, err := connect(ctx)
 			if err != nil {
@@ -265,7 +288,7 @@ func init() {
 		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
 			opt, err := cf.options(fs, args)
 			if err != nil {
-				return &cli.StatusError{Code: 125, Msg: err.Error()}
+				return err // printed as docker create prints it, exit 125
 			}
 			c, err := connect(ctx)
 			if err != nil {
