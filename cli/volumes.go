@@ -203,8 +203,10 @@ func ParseMount(value string) (mount.Mount, error) {
 
 // Unshare runs cmd inside the engine's user and mount namespaces, where
 // the user is root and files on their subuid range are theirs (as
-// `podman unshare`). As root it just runs cmd.
-func Unshare(args []string) error {
+// `podman unshare`); with net, also in the network namespace that holds
+// the bridges (as `podman unshare --rootless-netns`). As root it just runs
+// cmd: the bridges are the host's.
+func Unshare(args []string, net bool) error {
 	if len(args) == 0 {
 		args = []string{os.Getenv("SHELL")}
 		if args[0] == "" {
@@ -227,6 +229,11 @@ func Unshare(args []string) error {
 		nsenter, err := exec.LookPath("nsenter")
 		if err != nil {
 			return &StatusError{Code: 125, Msg: "nsenter (util-linux) is needed for skiff unshare"}
+		}
+		if net {
+			// The namespace's file is a bind mount in the engine's mount
+			// namespace: a second nsenter, inside, opens it.
+			args = append([]string{nsenter, "--net=" + filepath.Join(paths.RootlessKitDir(), "netns"), "--"}, args...)
 		}
 		// Without --preserve-credentials, nsenter becomes root in the namespace.
 		cmd = exec.Command(nsenter, append([]string{"-t", pid, "-U", "-m", "--"}, args...)...)

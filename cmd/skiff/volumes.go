@@ -84,9 +84,13 @@ func init() {
 		}),
 	})
 
+	var unshareNet bool
 	register("unshare", &command{
-		usage: "unshare [COMMAND [ARG...]]", short: "Run a command in skiff's user namespace (rootless)",
+		usage: "unshare [OPTIONS] [COMMAND [ARG...]]", short: "Run a command in skiff's user namespace (rootless)",
 		noInterspersed: true, maxArgs: -1,
-		run: func(_ context.Context, _ *pflag.FlagSet, args []string) error { return cli.Unshare(args) },
+		flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&unshareNet, "net", false, "Also enter the network namespace of skiff's bridges (rootless)")
+		},
+		run: func(_ context.Context, _ *pflag.FlagSet, args []string) error { return cli.Unshare(args, unshareNet) },
 	})
 }
