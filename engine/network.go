@@ -158,11 +158,8 @@ func (e *Engine) prepareNetworks(cfg *container.Config, hc *container.HostConfig
 	if !n.IsBridge() {
 		return nil, errInvalid(errConflictSharedNetwork)
 	}
-	es := &network.EndpointSettings{NetworkID: n.ID}
-	if epc != nil {
-		es.IPAMConfig, es.Aliases, es.Links, es.MacAddress, es.DriverOpts = epc.IPAMConfig, epc.Aliases, epc.Links, epc.MacAddress, epc.DriverOpts
-	}
-	if err := checkEndpoint(n, es); err != nil {
+	es, err := newEndpoint(n, epc)
+	if err != nil {
 		return nil, err
 	}
 	for _, l := range hc.Links {
@@ -174,8 +171,39 @@ func (e *Engine) prepareNetworks(cfg *container.Config, hc *container.HostConfig
 	if err := validatePorts(hc); err != nil {
 		return nil, errInvalid(err)
 	}
-	// The hostname is the container's name on the network, as Docker.
-	return map[string]*network.EndpointSettings{n.Name: es}, nil
+	eps := map[string]*network.EndpointSettings{n.Name: es}
+	// Further networks (API 1.44+ clients send them at create, as
+	// `docker run --network a --network b` does).
+	if nc != nil {
+		for k, v := range nc.EndpointsConfig {
+			if v == epc {
+				continue
+			}
+			other, err := e.nets.Get(k)
+			if err != nil {
+				return nil, netError(err)
+			}
+			if !other.IsBridge() {
+				return nil, errInvalid(errConflictSharedNetwork)
+			}
+			oes, err := newEndpoint(other, v)
+			if err != nil {
+				return nil, err
+			}
+			eps[other.Name] = oes
+		}
+	}
+	return eps, nil
+}
+
+// newEndpoint is the configuration of a container's endpoint on n, from
+// the client's settings (nil: none), checked.
+func newEndpoint(n *netslirp.Network, cfg *network.EndpointSettings) (*network.EndpointSettings, error) {
+	es := &network.EndpointSettings{NetworkID: n.ID}
+	if cfg != nil {
+		es.IPAMConfig, es.Aliases, es.Links, es.MacAddress, es.DriverOpts = cfg.IPAMConfig, cfg.Aliases, cfg.Links, cfg.MacAddress, cfg.DriverOpts
+	}
+	return es, checkEndpoint(n, es)
 }
 
 // checkEndpoint refuses a static address or aliases on the default bridge,

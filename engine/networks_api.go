@@ -293,11 +293,8 @@ func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSetti
 	if already {
 		return &apiError{http.StatusForbidden, fmt.Errorf("endpoint with name %s already exists in network %s", name, n.Name)}
 	}
-	es := &network.EndpointSettings{NetworkID: n.ID}
-	if cfg != nil {
-		es.IPAMConfig, es.Aliases, es.Links, es.MacAddress, es.DriverOpts = cfg.IPAMConfig, cfg.Aliases, cfg.Links, cfg.MacAddress, cfg.DriverOpts
-	}
-	if err := checkEndpoint(n, es); err != nil {
+	es, err := newEndpoint(n, cfg)
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -317,7 +314,7 @@ func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSetti
 		}
 	}
 	c.mu.Lock()
-	err := c.save()
+	err = c.save()
 	c.mu.Unlock()
 	return err
 }
