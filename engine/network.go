@@ -74,6 +74,11 @@ func (e *Engine) initNetworks() error {
 	if err := e.dp.Init(); err != nil {
 		return err
 	}
+	if e.opt.Paths.Rootless && set.AllowHostLoopback {
+		if _, err := e.dp.StartHostLoopback(); err != nil {
+			return err
+		}
+	}
 	if err := e.dp.SyncRules(st.List()); err != nil {
 		return err
 	}

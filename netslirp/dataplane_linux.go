@@ -2,6 +2,7 @@ package netslirp
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ type Dataplane struct {
 	// empty means "skiff". Two root engines on one host need their own.
 	Table string
 	mu    sync.Mutex
+	// hostLoop, when set, gets containers' TCP to SlirpHostAddr.
+	hostLoop *HostLoopback
 }
 
 func (d *Dataplane) table() string {
@@ -224,6 +227,20 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 		accept := nftables.ChainPolicyAccept
 		fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+		if d.hostLoop != nil {
+			pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
+				Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+			port := make([]byte, 2)
+			binary.BigEndian.PutUint16(port, d.hostLoop.port)
+			c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: []expr.Any{
+				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: SlirpHostAddr.AsSlice()},
+				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+				&expr.Immediate{Register: 1, Data: port},
+				&expr.Redir{RegisterProtoMin: 1},
+			}})
+		}
 		var bridges []*Network
 		for _, n := range nets {
 			if n.IsBridge() {
