@@ -1,7 +1,9 @@
 // Command bench times `run --rm busybox true` and `exec CTR true` with
 // skiff and with podman, both rootless as the same unprivileged user on this
 // machine, in the same run, and prints the ratios (targets: skiff at or
-// under 0.25x podman for run, 0.2x for exec).
+// under 0.25x podman for run, 0.2x for exec); then iperf3 through
+// published ports and to the host's loopback, the embedded DNS's rate, and
+// the logging benchmark.
 // Run it as root (make bench): it prepares private XDG directories for the
 // user, loads the locally built busybox image into both engines and never
 // touches a registry.
@@ -30,8 +32,9 @@ func main() {
 	userName := flag.String("user", "skiffuser", "unprivileged user with a subuid range")
 	n := flag.Int("n", 20, "runs per engine")
 	logMiB := flag.Int("log-mib", 1024, "MiB of short lines a container writes for the logging benchmark (0 skips it)")
+	netSecs := flag.Int("net-secs", 5, "seconds per iperf3 and DNS measurement in the network benchmark (0 skips it)")
 	flag.Parse()
-	if err := run(*skiff, *userName, *n, *logMiB); err != nil {
+	if err := run(*skiff, *userName, *n, *logMiB, *netSecs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -60,7 +63,7 @@ func (r runner) must(name string, args ...string) error {
 	return nil
 }
 
-func run(skiff, userName string, n, logMiB int) error {
+func run(skiff, userName string, n, logMiB, netSecs int) error {
 	skiff, err := filepath.Abs(skiff)
 	if err != nil {
 		return err
@@ -109,6 +112,8 @@ func run(skiff, userName string, n, logMiB int) error {
 	r := runner{uid: uid, gid: gid, env: []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.HomeDir, "USER=" + userName,
 		"XDG_DATA_HOME=" + base + "/data", "XDG_RUNTIME_DIR=" + base + "/run", "XDG_CONFIG_HOME=" + base + "/config",
+		// For the container→host benchmark (the engine reads it at start).
+		"SKIFF_ALLOW_HOST_LOOPBACK=1",
 	}}
 	defer func() {
 		// Stop skiff's engine.
@@ -147,6 +152,11 @@ func run(skiff, userName string, n, logMiB int) error {
 	}
 	if err := compare(r, "exec CTR true", execCmds, n, 0.2); err != nil {
 		return err
+	}
+	if netSecs > 0 {
+		if err := netBench(r, skiff, base, netSecs); err != nil {
+			return err
+		}
 	}
 	if logMiB > 0 {
 		return logBench(r, skiff, base, logMiB)
