@@ -756,6 +756,7 @@ func portSummary(c *ctr) []container.PortSummary {
 // shutdownNetworks removes the bridges and firewall rules when the engine
 // stops with no container running (running ones keep their network).
 func (e *Engine) shutdownNetworks() {
+	defer e.dp.Wait()
 	for _, c := range e.list() {
 		c.mu.Lock()
 		running := c.running()

@@ -31,6 +31,8 @@ type Dataplane struct {
 	mu    sync.Mutex
 	// hostLoop, when set, gets containers' TCP to SlirpHostAddr.
 	hostLoop *HostLoopback
+	// pending counts Detach's background deletions.
+	pending sync.WaitGroup
 }
 
 func (d *Dataplane) table() string {
@@ -189,22 +191,40 @@ func (d *Dataplane) Attach(ctrNS string, n *Network, ep *Endpoint, defaultRoute 
 	return err
 }
 
-// Detach removes the container's veth pair (deleting one end deletes both).
+// Detach takes the container's veth off its bridge at once and deletes
+// the pair in the background: deleting a veth waits for the kernel's RCU
+// grace periods (tens of milliseconds), which a container's stop or
+// removal need not wait for. Deleting one end deletes both; a pair whose
+// namespace goes first goes with it.
 func (d *Dataplane) Detach(ep *Endpoint) error {
 	if ep.HostVeth == "" {
 		return nil
 	}
-	return InNetNS(d.NS, func() error {
+	var gone netlink.Link
+	err := InNetNS(d.NS, func() error {
 		l, err := netlink.LinkByName(ep.HostVeth)
 		if err != nil {
 			return nil // gone with its namespace
 		}
-		if err := netlink.LinkDel(l); err != nil {
-			return fmt.Errorf("deleting %s: %w", ep.HostVeth, err)
+		if err := netlink.LinkSetDown(l); err != nil {
+			return fmt.Errorf("taking down %s: %w", ep.HostVeth, err)
 		}
+		gone = l
 		return nil
 	})
+	if err != nil || gone == nil {
+		return err
+	}
+	d.pending.Add(1)
+	go func() {
+		defer d.pending.Done()
+		InNetNS(d.NS, func() error { return netlink.LinkDel(gone) })
+	}()
+	return nil
 }
+
+// Wait waits for the background deletions of Detach.
+func (d *Dataplane) Wait() { d.pending.Wait() }
 
 // SyncRules replaces skiff's nftables table with the rules of nets, in one
 // transaction: outbound masquerade for each non-internal bridge network,

@@ -77,6 +77,7 @@ func TestDataplane(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	d.Wait()
 	if err := d.RemoveBridge(n); err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,10 @@ package test
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -46,6 +48,12 @@ type env struct {
 	home     string
 	base     string // temp root of this env
 	environ  []string
+	// bridge is a root env's default bridge interface (sk<N>), held by
+	// bridgeLock; rootless envs use skiff0 in their own namespace.
+	bridge     string
+	bridgeLock *os.File
+	// images are the extra test images pulled into this env.
+	images map[string]bool
 }
 
 func TestMain(m *testing.M) {
@@ -154,12 +162,61 @@ func newEnv(t *testing.T, mode string, extra ...string) *env {
 		e.home = "/root"
 		e.environ = []string{path, "HOME=/root", "SKIFF_DATA_DIR=" + base + "/data", "SKIFF_RUN_DIR=" + base + "/run",
 			"SKIFF_CONFIG=" + base + "/engine.json"}
+		// Root engines share the host: each gets its own default bridge,
+		// subnet and nftables table.
+		n, lock, err := claimBridge()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.bridge, e.bridgeLock = fmt.Sprintf("sk%d", n), lock
+		cfg := fmt.Sprintf(`{"bridge":%q,"bip":"10.%d.0.1/24"}`, e.bridge, 200+n)
+		if err := os.WriteFile(filepath.Join(base, "engine.json"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.environ = append(e.environ, extra...)
 	allEnvs[key] = e
 	e.mustSkiff(t, "pull", busyboxRef)
 	e.mustSkiff(t, "tag", busyboxRef, "busybox")
 	return e
+}
+
+// claimBridge picks N for a root engine's bridge sk<N> and subnet
+// 10.<200+N>.0.0/24: one that no interface on the host has, and whose lock
+// (held until the env shuts down or the test process ends) no other test
+// process on this machine holds.
+func claimBridge() (int, *os.File, error) {
+	used := map[string]bool{}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, ifc := range ifaces {
+		used[ifc.Name] = true
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip4 := ipn.IP.To4(); ip4 != nil && ip4[0] == 10 {
+					used[fmt.Sprintf("10.%d", ip4[1])] = true
+				}
+			}
+		}
+	}
+	for n := 0; n < 50; n++ {
+		if used[fmt.Sprintf("sk%d", n)] || used[fmt.Sprintf("10.%d", 200+n)] {
+			continue
+		}
+		f, err := os.OpenFile(fmt.Sprintf("/run/lock/skiff-e2e-sk%d", n), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		return n, f, nil
+	}
+	return 0, nil, errors.New("no free bridge sk0..sk49 for a root engine")
 }
 
 // runDir is where the engine keeps its socket.
@@ -276,6 +333,10 @@ func (e *env) shutdown() {
 	e.stopEngine()
 	unmountUnder(e.base)
 	os.RemoveAll(e.base)
+	if e.bridgeLock != nil {
+		e.bridgeLock.Close()
+		e.bridgeLock = nil
+	}
 }
 
 // mountsUnder lists the mount points below dir in the given mountinfo.
