@@ -659,6 +659,14 @@ func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bo
 				}
 			}
 			return false
+		}) &&
+		any("network", func(v string) bool {
+			for name, es := range c.rec.Networks {
+				if name == v || es.NetworkID == v || v != "" && strings.HasPrefix(es.NetworkID, v) {
+					return true
+				}
+			}
+			return false
 		})
 }
 
