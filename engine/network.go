@@ -646,6 +646,22 @@ func (e *Engine) restoreNetwork(c *ctr) {
 	if st == nil {
 		return
 	}
+	for _, veth := range st.Veths {
+		if !e.dp.HasLink(veth) {
+			// Rootless: this engine has a new network namespace; the
+			// container's veths went with the old one.
+			e.log.Printf("container %s lost its network when the engine restarted: restart it to reconnect", c.rec.ID[:12])
+			c.mu.Lock()
+			for _, es := range c.rec.Networks {
+				clearEndpoint(es)
+			}
+			c.rec.Net.Ports = nil
+			c.rec.Net.Veths = map[string]string{}
+			c.save()
+			c.mu.Unlock()
+			return
+		}
+	}
 	for _, l := range leases {
 		e.nets.Reserve(l.n, c.rec.ID, l.ip)
 	}

@@ -267,7 +267,15 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 				bridges = append(bridges, n)
 			}
 		}
+		out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
 		for _, n := range bridges {
+			// A network's subnet is reached by its bridge or not at all:
+			// never by the default route (rootless: out through
+			// slirp4netns, off the machine) while the bridge is missing.
+			for _, ch := range []*nftables.Chain{fwd, out} {
+				c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: cat(daddrIn(n.Subnet), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
+			}
 			if n.Internal {
 				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
 				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyOIFNAME, n.Bridge, true), ifname(expr.MetaKeyIIFNAME, n.Bridge, false), drop())})
@@ -334,6 +342,24 @@ func saddrIn(p netip.Prefix) []expr.Any {
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Masked().Addr().AsSlice()},
 	}
+}
+
+// daddrIn matches an IPv4 destination address inside p.
+func daddrIn(p netip.Prefix) []expr.Any {
+	ex := saddrIn(p)
+	ex[0] = &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4}
+	return ex
+}
+
+// HasLink reports whether the bridges' namespace has an interface name.
+func (d *Dataplane) HasLink(name string) bool {
+	found := false
+	InNetNS(d.NS, func() error {
+		_, err := netlink.LinkByName(name)
+		found = err == nil
+		return nil
+	})
+	return found
 }
 
 func prefixNet(p netip.Prefix) *net.IPNet {
