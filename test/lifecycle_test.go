@@ -274,12 +274,12 @@ func TestRunOptions(t *testing.T) {
 		if out := e.mustSkiff(t, "inspect", "-f", "{{.State.ExitCode}} {{.Config.StopTimeout}}", "stoptimeout"); out != "137 1\n" {
 			t.Errorf("--stop-timeout: %q", out)
 		}
-		// port: nothing is published (there is no -p yet), and asking for
-		// one port says so as Docker does.
+		// port: nothing is published, and asking for one port says so as
+		// Docker 28 does (with the port as typed).
 		if out := e.mustSkiff(t, "port", "stoptimeout"); out != "" {
 			t.Errorf("port: %q", out)
 		}
-		if r := e.skiff(t, "port", "stoptimeout", "80"); r.code != 1 || !strings.Contains(r.stderr, "No public port '80/tcp' published for stoptimeout") {
+		if r := e.skiff(t, "port", "stoptimeout", "80"); r.code != 1 || !strings.Contains(r.stderr, "No public port '80' published for stoptimeout") {
 			t.Errorf("port 80: %s", r)
 		}
 		// --restart
