@@ -628,18 +628,7 @@ func networkMode(c *ctr) string {
 // match. ancestors are the image IDs the ancestor filter resolved to. The
 // caller holds c.mu.
 func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bool {
-	any := func(key string, ok func(string) bool) bool {
-		vs, present := f[key]
-		if !present {
-			return true
-		}
-		for _, v := range vs {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
-	}
+	any := func(key string, ok func(string) bool) bool { return anyFilter(f, key, ok) }
 	name := strings.TrimPrefix(c.rec.Name, "/")
 	return any("status", func(v string) bool { return string(c.rec.State.Status) == v }) &&
 		any("name", func(v string) bool {
@@ -668,6 +657,20 @@ func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bo
 			}
 			return false
 		})
+}
+
+// anyFilter reports whether filter key is absent or one of its values is ok.
+func anyFilter(f map[string][]string, key string, ok func(string) bool) bool {
+	vs, present := f[key]
+	if !present {
+		return true
+	}
+	for _, v := range vs {
+		if ok(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchLabels reports whether labels have every "k" or "k=v" in want.

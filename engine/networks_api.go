@@ -79,18 +79,7 @@ func (e *Engine) getNetworks(w http.ResponseWriter, r *http.Request) {
 // matchNetwork applies network ls filters: each key must match, any of
 // its values (labels: all of them).
 func matchNetwork(n *netslirp.Network, used int, f map[string][]string) bool {
-	any := func(key string, ok func(string) bool) bool {
-		vs, present := f[key]
-		if !present {
-			return true
-		}
-		for _, v := range vs {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
-	}
+	any := func(key string, ok func(string) bool) bool { return anyFilter(f, key, ok) }
 	return any("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
 		any("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
 		any("driver", func(v string) bool { return n.Driver == v }) &&
@@ -257,26 +246,37 @@ func (e *Engine) networkInUse(n *netslirp.Network) bool {
 	return false
 }
 
-func (e *Engine) postNetworkConnect(w http.ResponseWriter, r *http.Request) {
-	var req network.ConnectRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errInvalid(err))
-		return
+// postNetworkMembership answers connect and disconnect, whose bodies
+// name the container (connect: with its endpoint settings).
+func (e *Engine) postNetworkMembership(connect bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Container      string
+			EndpointConfig *network.EndpointSettings
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeError(w, errInvalid(err))
+			return
+		}
+		n, err := e.nets.Get(r.PathValue("id"))
+		if err != nil {
+			writeError(w, netError(err))
+			return
+		}
+		c, err := e.lookup(req.Container)
+		switch {
+		case err != nil:
+		case connect:
+			err = e.connect(c, n, req.EndpointConfig)
+		default:
+			err = e.disconnect(c, n)
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
 	}
-	n, err := e.nets.Get(r.PathValue("id"))
-	if err != nil {
-		writeError(w, netError(err))
-		return
-	}
-	c, err := e.lookup(req.Container)
-	if err == nil {
-		err = e.connect(c, n, req.EndpointConfig)
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
 }
 
 // connect adds network n to the container; a running one gets its veth
@@ -317,28 +317,6 @@ func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSetti
 	err = c.save()
 	c.mu.Unlock()
 	return err
-}
-
-func (e *Engine) postNetworkDisconnect(w http.ResponseWriter, r *http.Request) {
-	var req network.DisconnectRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
-	n, err := e.nets.Get(r.PathValue("id"))
-	if err != nil {
-		writeError(w, netError(err))
-		return
-	}
-	c, err := e.lookup(req.Container)
-	if err == nil {
-		err = e.disconnect(c, n)
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
 }
 
 // disconnect removes network n from the container.

@@ -46,8 +46,8 @@ func (e *Engine) routes() http.Handler {
 	mux.HandleFunc("POST /networks/prune", e.postNetworksPrune)
 	mux.HandleFunc("GET /networks/{id}", e.getNetwork)
 	mux.HandleFunc("DELETE /networks/{id}", e.deleteNetwork)
-	mux.HandleFunc("POST /networks/{id}/connect", e.postNetworkConnect)
-	mux.HandleFunc("POST /networks/{id}/disconnect", e.postNetworkDisconnect)
+	mux.HandleFunc("POST /networks/{id}/connect", e.postNetworkMembership(true))
+	mux.HandleFunc("POST /networks/{id}/disconnect", e.postNetworkMembership(false))
 
 	mux.HandleFunc("GET /volumes", e.getVolumes)
 	mux.HandleFunc("POST /volumes/create", e.postVolumesCreate)
