@@ -324,9 +324,10 @@ func (e *Engine) setupNetwork(c *ctr) (netNS string, newNS bool, err error) {
 		}
 		other.mu.Lock()
 		pid, running := other.rec.State.Pid, other.running()
+		name, status := strings.TrimPrefix(other.rec.Name, "/"), other.rec.State.Status
 		other.mu.Unlock()
 		if !running {
-			return "", false, errConflict(fmt.Errorf("cannot join network namespace of a non running container: %s", other.rec.ID))
+			return "", false, errConflict(fmt.Errorf("cannot join network namespace of a non running container: container %s is %s", name, status))
 		}
 		return fmt.Sprintf("/proc/%d/ns/net", pid), false, nil
 	}
