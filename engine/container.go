@@ -75,6 +75,9 @@ type ctr struct {
 	backoff time.Duration
 	// netrt holds the running container's port forwards and DNS server.
 	netrt *netRuntime
+	// netMu serializes the network's setup, teardown, connect and
+	// disconnect (it is taken before mu, never while holding it).
+	netMu sync.Mutex
 }
 
 func (c *ctr) configPath() string     { return filepath.Join(c.dir, "container.json") }

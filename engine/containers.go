@@ -595,7 +595,7 @@ func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
 				Networks: endpointsCopy(c),
 			},
 		}
-		s.HostConfig.NetworkMode = networkMode(c)
+		s.HostConfig.NetworkMode = modeOf(c.rec.HostConfig)
 		created = append(created, c.rec.Created)
 		c.mu.Unlock()
 		out = append(out, s)
@@ -613,14 +613,6 @@ func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
 		sorted = sorted[:limit]
 	}
 	writeJSON(w, http.StatusOK, sorted)
-}
-
-func networkMode(c *ctr) string {
-	m := string(c.rec.HostConfig.NetworkMode)
-	if m == "" || m == "default" {
-		return "bridge"
-	}
-	return m
 }
 
 // matchContainer applies ps filters: every key must match, a key with

@@ -232,9 +232,8 @@ func TestNetworkMode(t *testing.T) {
 		{"none", "none"},
 	}
 	for _, tt := range tests {
-		c := &ctr{rec: record{HostConfig: &container.HostConfig{NetworkMode: tt.mode}}}
-		if got := networkMode(c); got != tt.want {
-			t.Errorf("networkMode(%q) = %q, want %q", tt.mode, got, tt.want)
+		if got := modeOf(&container.HostConfig{NetworkMode: tt.mode}); got != tt.want {
+			t.Errorf("modeOf(%q) = %q, want %q", tt.mode, got, tt.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/skiff-dev/skiff/netslirp"
 )
+
+// embeddedDNS is the address of the embedded DNS inside containers.
+const embeddedDNS = "127.0.0.11"
 
 // resolver answers the embedded DNS from the engine's containers: on the
 // networks the asking container shares with them, their names, short IDs,
@@ -39,12 +43,9 @@ func (r *resolver) endpoints(from string) (mine map[string]string, links map[str
 				if c.rec.ID == from {
 					mine[es.NetworkID] = name
 				}
-				names := []string{strings.ToLower(strings.TrimPrefix(c.rec.Name, "/")), c.rec.ID[:12], c.rec.ID}
-				for _, a := range es.Aliases {
-					names = append(names, strings.ToLower(a))
-				}
-				if h := c.rec.Config.Hostname; h != "" && !strings.Contains(h, ".") {
-					names = append(names, strings.ToLower(h))
+				names := []string{c.rec.ID}
+				for _, n := range answerNames(c, es) {
+					names = append(names, strings.ToLower(n))
 				}
 				eps = append(eps, endpointView{c: c, netID: es.NetworkID, ip: es.IPAddress, names: names})
 			}
@@ -122,18 +123,34 @@ func (r *resolver) LookupAddr(from string, ip netip.Addr) ([]string, bool) {
 // Upstreams implements dnsd.Resolver: the container's --dns servers, the
 // engine's dns setting, or the host's servers. The engine forwards from
 // the host's network namespace, so a resolver on the host's loopback works.
+// A container only on internal networks gets none (Docker does not
+// forward for it either): its names stay on the machine.
 func (r *resolver) Upstreams(from string) []string {
 	e := (*Engine)(r)
 	var servers []string
 	e.mu.Lock()
 	c := e.containers[from]
 	e.mu.Unlock()
-	if c != nil {
-		c.mu.Lock()
-		for _, a := range c.rec.HostConfig.DNS {
-			servers = append(servers, a.String())
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	for _, a := range c.rec.HostConfig.DNS {
+		servers = append(servers, a.String())
+	}
+	var netIDs []string
+	for _, es := range c.rec.Networks {
+		netIDs = append(netIDs, es.NetworkID)
+	}
+	c.mu.Unlock()
+	external := false
+	for _, id := range netIDs {
+		if n, err := e.nets.Get(id); err == nil && !n.Internal {
+			external = true
 		}
-		c.mu.Unlock()
+	}
+	if !external {
+		return nil
 	}
 	if len(servers) == 0 {
 		servers = e.opt.Settings.DNS
@@ -179,4 +196,57 @@ func (e *Engine) hostGateway() string {
 		return n.Gateway.String()
 	}
 	return "172.17.0.1"
+}
+
+// serveDNS starts the embedded DNS for a container on a user-defined
+// network: sockets on 127.0.0.11 at free ports inside its namespace, to
+// which 127.0.0.11:53 is redirected (the container keeps port 53). The
+// caller holds c.netMu.
+func (e *Engine) serveDNS(c *ctr, nsPath string) error {
+	if !e.usesEmbeddedDNS(c) {
+		return nil
+	}
+	var pc net.PacketConn
+	var l net.Listener
+	err := netslirp.InNetNS(nsPath, func() error {
+		var err error
+		if pc, err = net.ListenPacket("udp4", embeddedDNS+":0"); err != nil {
+			return fmt.Errorf("starting the embedded DNS: %w", err)
+		}
+		if l, err = net.Listen("tcp4", embeddedDNS+":0"); err != nil {
+			pc.Close()
+			return fmt.Errorf("starting the embedded DNS: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	udp, tcp := uint16(pc.LocalAddr().(*net.UDPAddr).Port), uint16(l.Addr().(*net.TCPAddr).Port)
+	if err := netslirp.RedirectDNS(nsPath, netip.MustParseAddr(embeddedDNS), udp, tcp); err != nil {
+		pc.Close()
+		l.Close()
+		return err
+	}
+	closer := e.dns.Serve(c.rec.ID, pc, l)
+	c.mu.Lock()
+	if c.netrt == nil {
+		c.netrt = &netRuntime{}
+	}
+	c.netrt.dns = closer
+	c.mu.Unlock()
+	return nil
+}
+
+// usesEmbeddedDNS reports whether the container's first network is a
+// user-defined bridge network, where Docker answers names at 127.0.0.11.
+func (e *Engine) usesEmbeddedDNS(c *ctr) bool {
+	c.mu.Lock()
+	mode := modeOf(c.rec.HostConfig)
+	c.mu.Unlock()
+	if mode == netslirp.DefaultBridge || mode == netslirp.HostNetwork || mode == netslirp.NoneNetwork || sharesNetNS(mode) {
+		return false
+	}
+	n, err := e.nets.Get(mode)
+	return err == nil && n.IsBridge()
 }

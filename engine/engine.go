@@ -15,11 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/dnsd"
 	"github.com/skiff-dev/skiff/images"
 	"github.com/skiff-dev/skiff/netslirp"
+	"github.com/skiff-dev/skiff/runtime"
 	"github.com/skiff-dev/skiff/volumes"
 )
 
@@ -52,10 +54,11 @@ type Engine struct {
 	log       *log.Logger
 	// Networking: the networks, their bridges and rules, published ports
 	// and the embedded DNS.
-	nets  *netslirp.Store
-	dp    *netslirp.Dataplane
-	ports netslirp.Publisher
-	dns   *dnsd.Server
+	nets     *netslirp.Store
+	dp       *netslirp.Dataplane
+	ports    netslirp.Publisher
+	dns      *dnsd.Server
+	hostLoop *netslirp.HostLoopback
 
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
@@ -166,6 +169,15 @@ func (e *Engine) loadContainers() error {
 		c.runDir = e.runDirFor(c.rec.ID)
 		e.containers[c.rec.ID] = c
 		e.names[c.rec.Name] = c.rec.ID
+	}
+	// The addresses of live containers first: a container that restarts
+	// while the others are being recovered must not take one of them.
+	for _, c := range e.containers {
+		if c.rec.State.Status == container.StateRunning && c.rec.State.Pid > 0 && runtime.Alive(c.rec.State.Pid) {
+			e.reserveLeases(c)
+		}
+	}
+	for _, c := range e.containers {
 		e.recover(c)
 	}
 	return nil

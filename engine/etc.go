@@ -9,6 +9,7 @@ import (
 	"go.podman.io/storage"
 
 	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/runtime"
 )
 
 // slirpDNS is the DNS forwarder slirp4netns offers rootless containers.
@@ -16,18 +17,12 @@ const slirpDNS = "10.0.2.3"
 
 // writeEtcFiles writes the container's /etc/hostname, /etc/hosts and
 // /etc/resolv.conf, which are bind-mounted over the image's. At start they
-// are rewritten with the container's addresses and links.
-func (e *Engine) writeEtcFiles(c *ctr) error {
+// are rewritten with the container's addresses and its links' lines.
+func (e *Engine) writeEtcFiles(c *ctr, links []linked) error {
 	c.mu.Lock()
 	hostname := c.rec.Config.Hostname
 	extra := c.rec.HostConfig.ExtraHosts
-	var ownIP string
-	for _, name := range sortedNetworks(c) {
-		if ip := c.rec.Networks[name].IPAddress; ip.IsValid() {
-			ownIP = ip.String()
-			break
-		}
-	}
+	ownIP := firstIP(c)
 	c.mu.Unlock()
 	if err := os.WriteFile(c.hostnamePath(), []byte(hostname+"\n"), 0o644); err != nil {
 		return err
@@ -47,7 +42,7 @@ func (e *Engine) writeEtcFiles(c *ctr) error {
 			hosts.WriteString(ip + "\t" + name + "\n")
 		}
 	}
-	hosts.Write(e.linkHosts(c))
+	hosts.Write(linkHosts(links))
 	if ownIP != "" {
 		hosts.WriteString(ownIP + "\t" + hostname + "\n")
 	} else {
@@ -57,6 +52,35 @@ func (e *Engine) writeEtcFiles(c *ctr) error {
 		return err
 	}
 	return os.WriteFile(c.resolvConfPath(), e.resolvConf(c), 0o644)
+}
+
+// shareEtcFiles makes a --network container:X container use X's
+// hostname, /etc/hosts and /etc/resolv.conf, as Docker does.
+func (e *Engine) shareEtcFiles(c *ctr, spec *runtime.Spec) error {
+	c.mu.Lock()
+	mode := modeOf(c.rec.HostConfig)
+	c.mu.Unlock()
+	if !sharesNetNS(mode) {
+		return nil
+	}
+	other, err := e.lookup(strings.TrimPrefix(mode, "container:"))
+	if err != nil {
+		return err
+	}
+	other.mu.Lock()
+	spec.Hostname = other.rec.Config.Hostname
+	other.mu.Unlock()
+	for i, m := range spec.Mounts {
+		switch m.Source {
+		case c.resolvConfPath():
+			spec.Mounts[i].Source = other.resolvConfPath()
+		case c.hostnamePath():
+			spec.Mounts[i].Source = other.hostnamePath()
+		case c.hostsPath():
+			spec.Mounts[i].Source = other.hostsPath()
+		}
+	}
+	return nil
 }
 
 // resolvConf is the container's resolv.conf. On a user-defined network:

@@ -168,7 +168,7 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 			e.images.DeleteContainer(id)
 		}
 	}()
-	if err := e.writeEtcFiles(c); err != nil {
+	if err := e.writeEtcFiles(c, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -377,11 +377,12 @@ func (e *Engine) start(c *ctr) error {
 	c.starting = true
 	c.rec.ManuallyStopped = false
 	c.mu.Unlock()
-	err := e.startLocked(c)
-	c.mu.Lock()
-	c.starting = false
-	c.mu.Unlock()
-	return err
+	defer func() {
+		c.mu.Lock()
+		c.starting = false
+		c.mu.Unlock()
+	}()
+	return e.startLocked(c)
 }
 
 func (e *Engine) startLocked(c *ctr) error {
@@ -464,16 +465,19 @@ func (e *Engine) startLocked(c *ctr) error {
 		undo()
 		return err
 	}
-	linkEnv, err := e.linkEnv(c, e.firstIP(c))
+	links, err := e.resolveLinks(c)
 	if err == nil {
-		err = e.writeEtcFiles(c)
+		err = e.writeEtcFiles(c, links)
+	}
+	if err == nil {
+		err = e.shareEtcFiles(c, &spec)
 	}
 	if err != nil {
 		e.teardownNetwork(c)
 		undo()
 		return err
 	}
-	spec.Env = append(append([]string(nil), spec.Env...), linkEnv...)
+	spec.Env = append(append([]string(nil), spec.Env...), linkEnv(c, links)...)
 	proc, err := runtime.Start(c.runDir, spec)
 	if err != nil {
 		e.teardownNetwork(c)

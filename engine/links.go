@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/docker/docker/daemon/links"
+	dockerlinks "github.com/docker/docker/daemon/links"
 	"github.com/docker/go-connections/nat"
 	"github.com/skiff-dev/skiff/netslirp"
 )
@@ -35,7 +35,7 @@ func (e *Engine) resolveLinks(c *ctr) ([]linked, error) {
 		target, alias := splitLink(l)
 		t, err := e.lookup(target)
 		if err != nil {
-			return nil, errInvalid(fmt.Errorf("could not get container for %s", target))
+			return nil, errInvalid(fmt.Errorf("could not get container for %s: No such container: %s", target, target))
 		}
 		t.mu.Lock()
 		running := t.running()
@@ -59,14 +59,10 @@ func (e *Engine) resolveLinks(c *ctr) ([]linked, error) {
 	return out, nil
 }
 
-// linkHosts are the /etc/hosts lines of c's links: "IP\talias name".
-func (e *Engine) linkHosts(c *ctr) []byte {
-	ls, err := e.resolveLinks(c)
-	if err != nil {
-		return nil
-	}
+// linkHosts are the /etc/hosts lines of links: "IP\talias name".
+func linkHosts(links []linked) []byte {
 	var b bytes.Buffer
-	for _, l := range ls {
+	for _, l := range links {
 		names := l.alias
 		if l.alias != l.name {
 			names += " " + l.name
@@ -81,17 +77,13 @@ func (e *Engine) linkHosts(c *ctr) []byte {
 
 // linkEnv are the variables Docker sets for links: ALIAS_PORT_80_TCP...,
 // ALIAS_NAME, ALIAS_ENV_....
-func (e *Engine) linkEnv(c *ctr, ownIP string) ([]string, error) {
-	ls, err := e.resolveLinks(c)
-	if err != nil {
-		return nil, err
-	}
+func linkEnv(c *ctr, links []linked) []string {
 	c.mu.Lock()
-	self := c.rec.Name
+	self, ownIP := c.rec.Name, firstIP(c)
 	c.mu.Unlock()
 	var env []string
-	for _, l := range ls {
-		env = append(env, links.EnvVars(ownIP, l.ip, self+"/"+l.alias, l.env, l.exposed)...)
+	for _, l := range links {
+		env = append(env, dockerlinks.EnvVars(ownIP, l.ip, self+"/"+l.alias, l.env, l.exposed)...)
 	}
-	return env, nil
+	return env
 }

@@ -146,6 +146,7 @@ func (e *Engine) createNetwork(req *network.CreateRequest) (_ *netslirp.Network,
 	if o.Avoid, err = e.dp.Subnets(); err != nil {
 		return nil, err
 	}
+	o.LinkExists = e.dp.HasLink
 	n, err := e.nets.Create(o)
 	if err != nil {
 		return nil, netError(err)
@@ -219,7 +220,7 @@ func (e *Engine) postNetworksPrune(w http.ResponseWriter, r *http.Request) {
 		if n.Builtin() || !matchLabels(n.Labels, filters["label"]) || !until.IsZero() && n.Created.After(until) {
 			continue
 		}
-		if e.networkInUse(n) {
+		if len(e.activeEndpoints(n)) > 0 {
 			continue
 		}
 		if err := e.removeNetwork(n); err == nil {
@@ -229,43 +230,32 @@ func (e *Engine) postNetworksPrune(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, report)
 }
 
-// networkInUse reports whether any container, running or not, is on n (a
-// prune keeps those networks, as Docker's).
-func (e *Engine) networkInUse(n *netslirp.Network) bool {
-	for _, c := range e.list() {
-		c.mu.Lock()
-		used := false
-		for _, es := range c.rec.Networks {
-			used = used || es.NetworkID == n.ID
-		}
-		c.mu.Unlock()
-		if used {
-			return true
-		}
-	}
-	return false
-}
-
 // postNetworkMembership answers connect and disconnect, whose bodies
-// name the container (connect: with its endpoint settings).
+// name the container (connect: with its endpoint settings; disconnect:
+// Force, which also drops a network that no longer exists).
 func (e *Engine) postNetworkMembership(connect bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Container      string
 			EndpointConfig *network.EndpointSettings
+			Force          bool
 		}
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			writeError(w, errInvalid(err))
 			return
 		}
-		n, err := e.nets.Get(r.PathValue("id"))
+		c, err := e.lookup(req.Container)
 		if err != nil {
-			writeError(w, netError(err))
+			writeError(w, err)
 			return
 		}
-		c, err := e.lookup(req.Container)
+		ref := r.PathValue("id")
+		n, err := e.nets.Get(ref)
 		switch {
+		case err != nil && !connect && req.Force:
+			err = e.forgetNetwork(c, ref)
 		case err != nil:
+			err = netError(err)
 		case connect:
 			err = e.connect(c, n, req.EndpointConfig)
 		default:
@@ -282,31 +272,48 @@ func (e *Engine) postNetworkMembership(connect bool) http.HandlerFunc {
 // connect adds network n to the container; a running one gets its veth
 // at once.
 func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSettings) error {
-	c.mu.Lock()
-	mode := modeOf(c.rec.HostConfig)
-	name := strings.TrimPrefix(c.rec.Name, "/")
-	_, already := c.rec.Networks[n.Name]
-	c.mu.Unlock()
-	if mode == netslirp.HostNetwork || mode == netslirp.NoneNetwork || strings.HasPrefix(mode, "container:") || !n.IsBridge() {
-		return errInvalid(errConflictSharedNetwork)
-	}
-	if already {
-		return &apiError{http.StatusForbidden, fmt.Errorf("endpoint with name %s already exists in network %s", name, n.Name)}
+	switch {
+	case n.Name == netslirp.HostNetwork:
+		return errInvalid(errConnectToHostNetwork)
+	case n.Name == netslirp.NoneNetwork:
+		return errInvalid(errConflictNoneNetwork)
 	}
 	es, err := newEndpoint(n, cfg)
 	if err != nil {
 		return err
+	}
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
+	c.mu.Lock()
+	mode := modeOf(c.rec.HostConfig)
+	name := strings.TrimPrefix(c.rec.Name, "/")
+	_, already := c.rec.Networks[n.Name]
+	running := c.running() && c.rec.Net != nil && c.rec.Net.SandboxKey != ""
+	var nsPath string
+	if running {
+		nsPath = c.rec.Net.SandboxKey
+	}
+	c.mu.Unlock()
+	switch {
+	case mode == netslirp.NoneNetwork:
+		return errInvalid(errConflictNoneNetwork)
+	case mode == netslirp.HostNetwork || sharesNetNS(mode):
+		return errInvalid(errConflictSharedNetwork)
+	case already:
+		return &apiError{http.StatusForbidden, fmt.Errorf("endpoint with name %s already exists in network %s", name, n.Name)}
 	}
 	c.mu.Lock()
 	if c.rec.Networks == nil {
 		c.rec.Networks = map[string]*network.EndpointSettings{}
 	}
 	c.rec.Networks[n.Name] = es
-	running := c.running() && c.rec.Net != nil && c.rec.Net.SandboxKey != ""
-	ifname := fmt.Sprintf("eth%d", len(c.rec.Networks)-1)
 	c.mu.Unlock()
 	if running {
-		if err := e.attach(c, n.Name, ifname, false); err != nil {
+		ifname, err := netslirp.FreeIfName(nsPath)
+		if err == nil {
+			err = e.attach(c, n.Name, ifname, false)
+		}
+		if err != nil {
 			c.mu.Lock()
 			delete(c.rec.Networks, n.Name)
 			c.mu.Unlock()
@@ -321,6 +328,8 @@ func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSetti
 
 // disconnect removes network n from the container.
 func (e *Engine) disconnect(c *ctr, n *netslirp.Network) error {
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
 	c.mu.Lock()
 	mode := modeOf(c.rec.HostConfig)
 	_, on := c.rec.Networks[n.Name]
@@ -329,7 +338,7 @@ func (e *Engine) disconnect(c *ctr, n *netslirp.Network) error {
 		return errInvalid(errDisconnectFromHostNetwork)
 	}
 	if !on || !n.IsBridge() {
-		return errInvalid(fmt.Errorf("container %s is not connected to network %s", c.rec.ID, n.Name))
+		return errInvalid(fmt.Errorf("container %s is not connected to the network %s", c.rec.ID, n.Name))
 	}
 	e.detach(c, n.ID)
 	c.mu.Lock()
@@ -337,6 +346,22 @@ func (e *Engine) disconnect(c *ctr, n *netslirp.Network) error {
 	err := c.save()
 	c.mu.Unlock()
 	return err
+}
+
+// forgetNetwork is `network disconnect -f` for a network that is gone:
+// the container's record of it (by name or ID) is dropped.
+func (e *Engine) forgetNetwork(c *ctr, ref string) error {
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, es := range c.rec.Networks {
+		if name == ref || es.NetworkID == ref || len(ref) >= 12 && strings.HasPrefix(es.NetworkID, ref) {
+			delete(c.rec.Networks, name)
+			return c.save()
+		}
+	}
+	return errNotFound(fmt.Errorf("network %s not found", ref))
 }
 
 // parseUntil reads a prune filter's until: a duration before now ("24h"),

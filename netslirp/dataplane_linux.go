@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/google/nftables"
@@ -33,8 +34,13 @@ type Dataplane struct {
 	hostLoop *HostLoopback
 	// pending counts Detach's background deletions.
 	pending sync.WaitGroup
+	// forwardOnlyBridges: Init enabled the host's forwarding (root mode).
+	forwardOnlyBridges bool
+	// bridges are the bridge interfaces of the last SyncRules.
+	bridges []string
 }
 
+// table is the name of skiff's nftables table here.
 func (d *Dataplane) table() string {
 	if d.Table == "" {
 		return "skiff"
@@ -62,23 +68,27 @@ func (d *Dataplane) Subnets() ([]netip.Prefix, error) {
 	return out, err
 }
 
-// Init enables forwarding in the bridges' namespace.
+// Init enables forwarding in the bridges' namespace. When it is the one
+// that turned forwarding on in the host's namespace (root mode), the rules
+// then forward only to and from skiff's bridges, as Docker sets the
+// FORWARD policy to drop: the host does not start routing for others.
 func (d *Dataplane) Init() error {
 	return InNetNS(d.NS, func() error {
-		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+		const path = "/proc/sys/net/ipv4/ip_forward"
+		was, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		if strings.TrimSpace(string(was)) == "1" {
+			return nil
+		}
+		if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
 			return fmt.Errorf("enabling IPv4 forwarding: %w", err)
 		}
+		d.mu.Lock()
+		d.forwardOnlyBridges = d.NS == ""
+		d.mu.Unlock()
 		return nil
-	})
-}
-
-// EnsureBridge creates n's bridge with the gateway address, when missing.
-func (d *Dataplane) EnsureBridge(n *Network) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return InNetNS(d.NS, func() error {
-		_, err := d.bridge(n)
-		return err
 	})
 }
 
@@ -244,9 +254,9 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 		c.AddTable(t)
 		post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
 			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
-		accept := nftables.ChainPolicyAccept
+		policy := nftables.ChainPolicyAccept
 		fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &policy})
 		if d.hostLoop != nil {
 			pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
 				Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
@@ -268,7 +278,7 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 			}
 		}
 		out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+			Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &policy})
 		for _, n := range bridges {
 			// A network's subnet is reached by its bridge or not at all:
 			// never by the default route (rootless: out through
@@ -288,8 +298,19 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 				}
 			}
 		}
+		if d.forwardOnlyBridges {
+			for _, n := range bridges {
+				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), accept())})
+				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyOIFNAME, n.Bridge, true), accept())})
+			}
+			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: drop()})
+		}
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("writing nftables rules: %w", err)
+		}
+		d.bridges = d.bridges[:0]
+		for _, n := range bridges {
+			d.bridges = append(d.bridges, n.Bridge)
 		}
 		return nil
 	})
@@ -321,7 +342,8 @@ func cat(parts ...[]expr.Any) []expr.Any {
 	return out
 }
 
-func drop() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}} }
+func drop() []expr.Any   { return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}} }
+func accept() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}} }
 
 // ifname matches the input or output interface name (eq or not).
 func ifname(key expr.MetaKey, name string, eq bool) []expr.Any {
@@ -349,6 +371,26 @@ func daddrIn(p netip.Prefix) []expr.Any {
 	ex := saddrIn(p)
 	ex[0] = &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4}
 	return ex
+}
+
+// FreeIfName is the lowest ethN that the namespace at ctrNS does not have.
+func FreeIfName(ctrNS string) (string, error) {
+	taken := map[string]bool{}
+	err := InNetNS(ctrNS, func() error {
+		links, err := netlink.LinkList()
+		for _, l := range links {
+			taken[l.Attrs().Name] = true
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	for i := 0; ; i++ {
+		if name := fmt.Sprintf("eth%d", i); !taken[name] {
+			return name, nil
+		}
+	}
 }
 
 // HasLink reports whether the bridges' namespace has an interface name.

@@ -23,12 +23,15 @@ import (
 // The proxy's listener also holds the port, so two containers cannot
 // publish the same one.
 type HostPublisher struct {
-	DP    *Dataplane
-	mu    sync.Mutex
+	// DP holds the bridges; the rules go in its namespace.
+	DP *Dataplane
+	mu sync.Mutex
+	// next numbers the forwards; dnats are those in place.
 	next  int
 	dnats map[int]dnat
 }
 
+// dnat is one published port's rule: to the container's address.
 type dnat struct {
 	m     PortMapping
 	ctrIP netip.Addr
@@ -83,6 +86,15 @@ func (p *HostPublisher) Publish(ctrIP netip.Addr, m PortMapping) (PortMapping, f
 	}, nil
 }
 
+// Reset removes the rules an earlier engine left (their containers are
+// published again as the engine finds them).
+func (p *HostPublisher) Reset() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sync()
+}
+
+// portInUse is Docker's message for a host port that cannot be bound.
 func portInUse(m PortMapping, err error) error {
 	if errors.Is(err, syscall.EADDRINUSE) {
 		host := "0.0.0.0"
@@ -111,7 +123,7 @@ func (p *HostPublisher) sync() error {
 			pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
 				Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
 			for _, d := range p.dnats {
-				c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: dnatExprs(d)})
+				c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: dnatExprs(d, p.DP.bridges)})
 			}
 		}
 		if err := c.Flush(); err != nil {
@@ -121,14 +133,19 @@ func (p *HostPublisher) sync() error {
 	})
 }
 
-// dnatExprs is `[ip daddr H] fib daddr type local meta l4proto P th dport
-// N dnat to CTR:PORT`.
-func dnatExprs(d dnat) []expr.Any {
+// dnatExprs is `iifname != BRIDGE... [ip daddr H] fib daddr type local
+// meta l4proto P th dport N dnat to CTR:PORT`. Connections from the
+// containers' own bridges are left to the proxy: DNAT without masquerade
+// would have a container's sibling answer from an address it did not call.
+func dnatExprs(d dnat, bridges []string) []expr.Any {
 	proto := byte(unix.IPPROTO_TCP)
 	if d.m.Proto == "udp" {
 		proto = unix.IPPROTO_UDP
 	}
 	var ex []expr.Any
+	for _, b := range bridges {
+		ex = append(ex, ifname(expr.MetaKeyIIFNAME, b, false)...)
+	}
 	if d.m.HostIP.IsValid() {
 		ex = append(ex,
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},

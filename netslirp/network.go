@@ -18,7 +18,22 @@ import (
 	dockernetwork "github.com/docker/docker/api/types/network"
 )
 
-// Errors the engine maps to Docker's statuses.
+// Error is a failed network operation: Kind (ErrNotFound, ErrConflict,
+// ErrInvalid, ErrForbidden) says which status it answers with, the
+// message is Docker's.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Kind }
+
+func errorf(kind error, format string, a ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, a...)}
+}
+
+// The kinds of Error, which the engine maps to Docker's statuses.
 var (
 	ErrNotFound  = errors.New("network not found")
 	ErrConflict  = errors.New("conflict")
@@ -81,6 +96,9 @@ type CreateOptions struct {
 	// Avoid are subnets in use around the bridges (the addresses of the
 	// namespace's interfaces): a picked subnet overlaps none of them.
 	Avoid []netip.Prefix
+	// LinkExists tells whether an interface name is taken in the
+	// bridges' namespace (for the bridge-name option).
+	LinkExists func(name string) bool
 }
 
 // Store holds the networks (networks.json) and the addresses leased on
@@ -96,13 +114,25 @@ type Store struct {
 
 // OpenStore loads (creating) the networks in dir/networks.json, adding the
 // built-in ones when missing: the default bridge on the interface iface
-// (empty: skiff0) with the gateway and prefix bip (empty: 172.17.0.1/16).
-func OpenStore(dir, iface, bip string) (*Store, error) {
+// (empty: skiff0) with the gateway and prefix bip (empty: 172.17.0.1/16,
+// or the first free default pool when that overlaps a subnet in avoid,
+// such as Docker's docker0).
+func OpenStore(dir, iface, bip string, avoid []netip.Prefix) (*Store, error) {
 	if iface == "" {
 		iface = DefaultBridgeIface
 	}
 	if bip == "" {
 		bip = DefaultBIP
+		for _, a := range avoid {
+			if a.Overlaps(netip.MustParsePrefix(DefaultBIP).Masked()) {
+				p, err := (&Store{}).freeSubnet(avoid)
+				if err != nil {
+					return nil, err
+				}
+				bip = netip.PrefixFrom(p.Addr().Next(), p.Bits()).String()
+				break
+			}
+		}
 	}
 	gw, err := netip.ParsePrefix(bip)
 	if err != nil || !gw.Addr().Is4() {
@@ -142,12 +172,14 @@ func OpenStore(dir, iface, bip string) (*Store, error) {
 	return s, nil
 }
 
+// newID is a random 64-hex-digit ID, as Docker's.
 func newID() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
+// byName finds a network by its name. The caller holds s.mu.
 func (s *Store) byName(name string) *Network {
 	for _, n := range s.nets {
 		if n.Name == name {
@@ -183,6 +215,7 @@ func (s *Store) Get(ref string) (*Network, error) {
 	return s.get(ref)
 }
 
+// get is Get with s.mu held.
 func (s *Store) get(ref string) (*Network, error) {
 	if n, ok := s.nets[ref]; ok {
 		return n, nil
@@ -195,14 +228,14 @@ func (s *Store) get(ref string) (*Network, error) {
 		for id, n := range s.nets {
 			if strings.HasPrefix(id, ref) {
 				if found != nil {
-					return nil, fmt.Errorf("%w: network %s is ambiguous (%d matches found based on ID prefix)", ErrInvalid, ref, 2)
+					return nil, errorf(ErrInvalid, "network %s is ambiguous (%d matches found based on ID prefix)", ref, 2)
 				}
 				found = n
 			}
 		}
 	}
 	if found == nil {
-		return nil, fmt.Errorf("%w: network %s not found", ErrNotFound, ref)
+		return nil, errorf(ErrNotFound, "network %s not found", ref)
 	}
 	return found, nil
 }
@@ -229,11 +262,11 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 	switch o.Driver {
 	case "bridge":
 	case "host", "null":
-		return nil, fmt.Errorf("%w: only one instance of \"%s\" network is allowed", ErrForbidden, o.Driver)
+		return nil, errorf(ErrForbidden, "only one instance of \"%s\" network is allowed", o.Driver)
 	case "macvlan", "ipvlan":
-		return nil, fmt.Errorf("%w: the %s driver needs root mode (run the skiff engine as root)", ErrInvalid, o.Driver)
+		return nil, errorf(ErrInvalid, "the %s driver needs root mode (run the skiff engine as root)", o.Driver)
 	default:
-		return nil, fmt.Errorf("%w: could not find plugin %s in v1 plugin registry: plugin not found", ErrNotFound, o.Driver)
+		return nil, errorf(ErrNotFound, "could not find plugin %s in v1 plugin registry: plugin not found", o.Driver)
 	}
 	if err := validIPAM(o); err != nil {
 		return nil, err
@@ -255,12 +288,12 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byName(o.Name) != nil {
-		return nil, fmt.Errorf("%w: network with name %s already exists", ErrConflict, o.Name)
+		return nil, errorf(ErrConflict, "network with name %s already exists", o.Name)
 	}
 	if n.Subnet.IsValid() {
 		for _, other := range s.nets {
 			if other.Subnet.IsValid() && other.Subnet.Overlaps(n.Subnet) {
-				return nil, fmt.Errorf("%w: invalid pool request: Pool overlaps with other one on this address space", ErrForbidden)
+				return nil, errorf(ErrForbidden, "invalid pool request: Pool overlaps with other one on this address space")
 			}
 		}
 	} else {
@@ -280,6 +313,9 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 	n.ID = newID()
 	n.Bridge = "br-" + n.ID[:12]
 	if name := o.Options[BridgeNameOption]; name != "" {
+		if err := s.checkBridgeName(name, o.LinkExists); err != nil {
+			return nil, err
+		}
 		n.Bridge = name
 	}
 	s.nets[n.ID] = n
@@ -290,24 +326,42 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 	return n, nil
 }
 
+// checkBridgeName refuses a bridge name that is no interface name, that
+// another network has, or that names an interface skiff did not make
+// (removing the network would delete it). The caller holds s.mu.
+func (s *Store) checkBridgeName(name string, exists func(string) bool) error {
+	if len(name) > 15 || strings.ContainsAny(name, "/ \t\n:") {
+		return errorf(ErrInvalid, "invalid bridge name %q: at most 15 characters, no '/', ':' or spaces", name)
+	}
+	for _, n := range s.nets {
+		if n.Bridge == name {
+			return errorf(ErrConflict, "bridge name %s is already used by network %s", name, n.Name)
+		}
+	}
+	if exists != nil && exists(name) {
+		return errorf(ErrConflict, "bridge name %s is already used by another interface", name)
+	}
+	return nil
+}
+
 // validIPAM checks the addresses as Docker's daemon does, with its messages.
 func validIPAM(o CreateOptions) error {
 	if o.Subnet == "" {
 		if o.IPRange != "" || o.Gateway != "" {
-			return fmt.Errorf("%w: every ip-range or gateway must have a corresponding subnet", ErrInvalid)
+			return errorf(ErrInvalid, "every ip-range or gateway must have a corresponding subnet")
 		}
 		return nil
 	}
 	ipam := &dockernetwork.IPAM{Config: []dockernetwork.IPAMConfig{{Subnet: o.Subnet, IPRange: o.IPRange, Gateway: o.Gateway}}}
 	if err := dockernetwork.ValidateIPAM(ipam, false); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return errorf(ErrInvalid, "%v", err)
 	}
 	p := netip.MustParsePrefix(o.Subnet)
 	if p.Addr().Is6() {
-		return fmt.Errorf("%w: IPv6 networks are not supported by skiff yet", ErrInvalid)
+		return errorf(ErrInvalid, "IPv6 networks are not supported by skiff yet")
 	}
 	if p.Bits() > 30 {
-		return fmt.Errorf("%w: invalid subnet %s: too small for a gateway and a container", ErrInvalid, o.Subnet)
+		return errorf(ErrInvalid, "invalid subnet %s: too small for a gateway and a container", o.Subnet)
 	}
 	return nil
 }
@@ -336,7 +390,7 @@ next:
 		}
 		return p, nil
 	}
-	return netip.Prefix{}, fmt.Errorf("%w: could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network", ErrForbidden)
+	return netip.Prefix{}, errorf(ErrForbidden, "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
 }
 
 // Remove deletes a user network. The caller checks it has no containers.
@@ -345,10 +399,10 @@ func (s *Store) Remove(id string) error {
 	defer s.mu.Unlock()
 	n, ok := s.nets[id]
 	if !ok {
-		return fmt.Errorf("%w: network %s not found", ErrNotFound, id)
+		return errorf(ErrNotFound, "network %s not found", id)
 	}
 	if n.Builtin() {
-		return fmt.Errorf("%w: %s is a pre-defined network and cannot be removed", ErrForbidden, n.Name)
+		return errorf(ErrForbidden, "%s is a pre-defined network and cannot be removed", n.Name)
 	}
 	delete(s.nets, id)
 	delete(s.leases, id)
@@ -377,13 +431,13 @@ func (s *Store) Lease(n *Network, ctrID string, want netip.Addr) (netip.Addr, er
 	}
 	if want.IsValid() {
 		if !n.UserSubnet {
-			return netip.Addr{}, fmt.Errorf("%w: user specified IP address is supported only when connecting to networks with user configured subnets", ErrInvalid)
+			return netip.Addr{}, errorf(ErrInvalid, "user specified IP address is supported only when connecting to networks with user configured subnets")
 		}
 		if !n.Subnet.Contains(want) || want == n.Gateway || want == n.Subnet.Masked().Addr() || want == broadcast(n.Subnet) {
-			return netip.Addr{}, fmt.Errorf("%w: no available IPv4 addresses on this network's address pools: %s (%s)", ErrInvalid, n.Name, n.ID)
+			return netip.Addr{}, errorf(ErrInvalid, "no available IPv4 addresses on this network's address pools: %s (%s)", n.Name, n.ID)
 		}
 		if owner, ok := used[want]; ok && owner != ctrID {
-			return netip.Addr{}, fmt.Errorf("%w: Address already in use", ErrForbidden)
+			return netip.Addr{}, errorf(ErrForbidden, "Address already in use")
 		}
 		used[want] = ctrID
 		return want, nil
@@ -402,7 +456,7 @@ func (s *Store) Lease(n *Network, ctrID string, want netip.Addr) (netip.Addr, er
 			return a, nil
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("%w: no available IPv4 addresses on this network's address pools: %s (%s)", ErrForbidden, n.Name, n.ID)
+	return netip.Addr{}, errorf(ErrForbidden, "no available IPv4 addresses on this network's address pools: %s (%s)", n.Name, n.ID)
 }
 
 // Reserve records that ctrID holds ip on network netID (a container that
@@ -427,6 +481,7 @@ func (s *Store) Release(netID, ctrID string) {
 	}
 }
 
+// broadcast is the last address of p.
 func broadcast(p netip.Prefix) netip.Addr {
 	b := p.Masked().Addr().As4()
 	host := uint32(1)<<(32-p.Bits()) - 1

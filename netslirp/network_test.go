@@ -9,7 +9,7 @@ import (
 
 func TestStoreBuiltinsAndCreate(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(dir, "", "")
+	s, err := OpenStore(dir, "", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,14 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 			t.Errorf("Create(%+v) = %v; want %v containing %q", tc.o, err, tc.kind, tc.msg)
 		}
 	}
+	if _, err := s.Create(CreateOptions{Name: "x", Options: map[string]string{BridgeNameOption: "skiff0"}}); !errors.Is(err, ErrConflict) {
+		t.Errorf("a bridge name another network has: %v", err)
+	}
+	if _, err := s.Create(CreateOptions{Name: "x", Options: map[string]string{BridgeNameOption: "eth0"}, LinkExists: func(n string) bool { return n == "eth0" }}); !errors.Is(err, ErrConflict) {
+		t.Errorf("a bridge name of an existing interface: %v", err)
+	}
 	// Reopened from disk: the same networks.
-	s2, err := OpenStore(dir, "", "")
+	s2, err := OpenStore(dir, "", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +82,19 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 	}
 }
 
+func TestDefaultBridgeAvoidsUsedSubnets(t *testing.T) {
+	s, err := OpenStore(t.TempDir(), "", "", []netip.Prefix{netip.MustParsePrefix("172.17.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, _ := s.Get("bridge")
+	if br.Subnet.String() != "172.18.0.0/16" || br.Gateway.String() != "172.18.0.1" {
+		t.Errorf("default bridge beside a docker0: %s gateway %s", br.Subnet, br.Gateway)
+	}
+}
+
 func TestLease(t *testing.T) {
-	s, err := OpenStore(t.TempDir(), "", "")
+	s, err := OpenStore(t.TempDir(), "", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
