@@ -1,0 +1,133 @@
+package test
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// fakeUpstream answers every A query with 192.0.2.7 on the host's
+// 127.0.0.1:53 (UDP), standing in for the host's resolver: nothing leaves
+// the machine. It counts the queries it gets.
+func fakeUpstream(t *testing.T) *atomic.Int64 {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:53")
+	if err != nil {
+		t.Fatalf("the test's upstream DNS needs 127.0.0.1:53 free: %v", err)
+	}
+	n := new(atomic.Int64)
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		n.Add(1)
+		m := new(dns.Msg)
+		m.SetReply(q)
+		if len(q.Question) == 1 && q.Question[0].Qtype == dns.TypeA {
+			rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN A 192.0.2.7")
+			m.Answer = append(m.Answer, rr)
+		}
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	return n
+}
+
+// TestNetEdgeCases: what a review found missing, root and rootless.
+// Disconnecting the network a container's ports forward to unpublishes
+// them; a connect after a disconnect gets a free interface name;
+// --mac-address survives a restart; an internal network publishes no
+// port and forwards no name upstream, while a normal one forwards; the
+// container keeps port 53 for itself; a missing network fails the create
+// without a pull; disconnect -f drops a network that was removed.
+func TestNetEdgeCases(t *testing.T) {
+	upstreamQueries := fakeUpstream(t)
+	forEachMode(t, func(t *testing.T, e *env) {
+		n1, n2, n3 := e.net24(20), e.net24(21), e.net24(22)
+		e.createNetwork(t, "ne-1", "--subnet", n1+".0/24")
+		e.createNetwork(t, "ne-2", "--subnet", n2+".0/24")
+		e.createNetwork(t, "ne-int", "--internal", "--subnet", n3+".0/24")
+
+		// Ports go with the network they forward to.
+		hp := freeLocalPort(t, "tcp")
+		e.runDetached(t, "ne-web", append([]string{"--net", "ne-1", "-p", fmt.Sprintf("%d:80", hp)}, webArgs...)...)
+		addr := fmt.Sprintf("127.0.0.1:%d", hp)
+		waitHTTP(t, "published port", addr, "/", "eighty")
+		e.mustSkiff(t, "network", "connect", "ne-2", "ne-web")
+		e.mustSkiff(t, "network", "disconnect", "ne-1", "ne-web")
+		if body, err := httpGet(addr, "/", 2*time.Second); err == nil {
+			t.Errorf("after disconnecting the network its ports forward to, %s still answers: %q", addr, body)
+		}
+		if out := e.mustSkiff(t, "port", "ne-web"); out != "" {
+			t.Errorf("port after the disconnect: %q", out)
+		}
+		// eth0 went with ne-1, eth1 is ne-2: a new connect takes eth0.
+		e.mustSkiff(t, "network", "connect", "ne-1", "ne-web")
+		out := e.exec(t, "ne-web", "ip", "-o", "-4", "addr").stdout
+		if !strings.Contains(out, n1+".") || !strings.Contains(out, n2+".") {
+			t.Errorf("addresses after disconnect and connect again:\n%s", out)
+		}
+
+		// --mac-address survives a stop and a start.
+		const mac = "02:00:00:aa:bb:01"
+		e.runDetached(t, "ne-mac", "--net", "ne-1", "--mac-address", mac, "busybox", "sleep", "300")
+		e.mustSkiff(t, "restart", "-t", "0", "ne-mac")
+		if out := e.exec(t, "ne-mac", "cat", "/sys/class/net/eth0/address").stdout; strings.TrimSpace(out) != mac {
+			t.Errorf("MAC address after a restart: %q, want %s", out, mac)
+		}
+
+		// An internal network publishes nothing and forwards no name.
+		hp2 := freeLocalPort(t, "tcp")
+		e.runDetached(t, "ne-int-web", append([]string{"--net", "ne-int", "--dns", "127.0.0.1", "-p", fmt.Sprintf("%d:80", hp2)}, webArgs...)...)
+		if out := e.mustSkiff(t, "port", "ne-int-web"); out != "" {
+			t.Errorf("a container on an internal network has published ports: %q", out)
+		}
+		before := upstreamQueries.Load()
+		if r := e.exec(t, "ne-int-web", "nslookup", "outside.test"); r.code == 0 || strings.Contains(r.stdout, "192.0.2.7") {
+			t.Errorf("a name resolved from an internal network: %s", r)
+		}
+		if got := upstreamQueries.Load(); got != before {
+			t.Errorf("the embedded DNS forwarded %d queries for a container on an internal network", got-before)
+		}
+		// A normal user network forwards to the container's --dns.
+		e.runDetached(t, "ne-fwd", "--net", "ne-2", "--dns", "127.0.0.1", "busybox", "sleep", "300")
+		if r := e.exec(t, "ne-fwd", "nslookup", "outside.test"); !strings.Contains(r.stdout, "192.0.2.7") {
+			t.Errorf("nslookup through the embedded DNS to the upstream: %s", r)
+		}
+
+		// Port 53 is the container's: a server of its own binds it, and
+		// the embedded DNS still answers.
+		e.runDetached(t, "ne-53", "--net", "ne-2", "--dns", "127.0.0.1", "busybox", "sh", "-c", "nc -l -p 53 -e true; sleep 300")
+		time.Sleep(300 * time.Millisecond)
+		if r := e.exec(t, "ne-53", "netstat", "-ltn"); !strings.Contains(r.stdout, ":53 ") {
+			t.Errorf("the container's own server on port 53 is not listening:\n%s", r)
+		}
+		if r := e.exec(t, "ne-53", "nslookup", "ne-fwd"); len(nslookupAddrs(r.stdout)) != 1 {
+			t.Errorf("the embedded DNS beside a server on port 53: %s", r)
+		}
+
+		// A missing network: one error, no pull, nothing created.
+		r := e.skiff(t, "run", "--name", "ne-missing", "--network", "ne-nosuch", "busybox", "true")
+		if r.code != 125 || !strings.Contains(r.stderr, "network ne-nosuch not found") || strings.Contains(r.stderr, "Unable to find image") {
+			t.Errorf("run --network with a missing network: %s", r)
+		}
+		if r := e.skiff(t, "inspect", "ne-missing"); r.code == 0 {
+			t.Errorf("run with a missing network left a container")
+		}
+
+		// disconnect -f drops a network that is gone.
+		e.createNetwork(t, "ne-gone", "--subnet", e.net24(23)+".0/24")
+		e.cleanupContainer(t, "ne-stopped")
+		e.mustSkiff(t, "create", "--name", "ne-stopped", "--net", "ne-gone", "busybox", "true")
+		e.mustSkiff(t, "network", "rm", "ne-gone")
+		if r := e.skiff(t, "start", "ne-stopped"); r.code == 0 {
+			t.Errorf("start on a removed network worked: %s", r)
+		}
+		e.mustSkiff(t, "network", "disconnect", "-f", "ne-gone", "ne-stopped")
+		e.mustSkiff(t, "network", "connect", "ne-2", "ne-stopped")
+		e.mustSkiff(t, "start", "ne-stopped")
+	})
+}
