@@ -59,6 +59,9 @@ type Engine struct {
 	ports    netslirp.Publisher
 	dns      *dnsd.Server
 	hostLoop *netslirp.HostLoopback
+	// netsMu: attaching containers share it, removing a network takes it
+	// alone (no bridge comes back for a network being removed).
+	netsMu sync.RWMutex
 
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID

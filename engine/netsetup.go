@@ -66,10 +66,15 @@ func (e *Engine) setupNetwork(c *ctr) (netNS string, newNS bool, err error) {
 	if len(names) == 0 {
 		return "", false, errNotFound(fmt.Errorf("network %s not found", mode))
 	}
+	e.netsMu.RLock()
 	for i, name := range names {
-		if err := e.attach(c, name, fmt.Sprintf("eth%d", i), i == 0); err != nil {
-			return "", false, err
+		if err = e.attach(c, name, fmt.Sprintf("eth%d", i), i == 0); err != nil {
+			break
 		}
+	}
+	e.netsMu.RUnlock()
+	if err != nil {
+		return "", false, err
 	}
 	if err := e.publishPorts(c, nil); err != nil {
 		return "", false, err

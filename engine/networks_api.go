@@ -175,6 +175,8 @@ func (e *Engine) activeEndpoints(n *netslirp.Network) []string {
 }
 
 func (e *Engine) removeNetwork(n *netslirp.Network) error {
+	e.netsMu.Lock()
+	defer e.netsMu.Unlock()
 	if n.Builtin() {
 		return &apiError{http.StatusForbidden, fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name)}
 	}
@@ -311,7 +313,9 @@ func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSetti
 	if running {
 		ifname, err := netslirp.FreeIfName(nsPath)
 		if err == nil {
+			e.netsMu.RLock()
 			err = e.attach(c, n.Name, ifname, false)
+			e.netsMu.RUnlock()
 		}
 		if err != nil {
 			c.mu.Lock()
