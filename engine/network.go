@@ -286,6 +286,9 @@ func newEndpoint(n *netslirp.Network, cfg *network.EndpointSettings) (*network.E
 // checkEndpoint refuses a static address or aliases on the default bridge,
 // and an address outside a user network's subnet.
 func checkEndpoint(n *netslirp.Network, es *network.EndpointSettings) error {
+	if es.IPAMConfig != nil && es.IPAMConfig.IPv6Address.IsValid() {
+		return errInvalid(fmt.Errorf("invalid endpoint settings: IPv6 address %s on network %s: skiff does not support IPv6 networks yet", es.IPAMConfig.IPv6Address, n.Name))
+	}
 	hasIP := es.IPAMConfig != nil && es.IPAMConfig.IPv4Address.IsValid()
 	if n.Name == netslirp.DefaultBridge {
 		if hasIP {
