@@ -40,6 +40,10 @@ type Dataplane struct {
 	bridges []string
 }
 
+// BridgeGroup is the interface group of skiff's bridges, so that rules
+// can tell them from other interfaces whichever engine made them.
+const BridgeGroup = 0x5c1f
+
 // table is the name of skiff's nftables table here.
 func (d *Dataplane) table() string {
 	if d.Table == "" {
@@ -110,6 +114,9 @@ func (d *Dataplane) bridge(n *Network) (netlink.Link, error) {
 	addr := &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.Gateway, n.Subnet.Bits()))}
 	if err := netlink.AddrReplace(l, addr); err != nil {
 		return nil, fmt.Errorf("addressing bridge %s: %w", n.Bridge, err)
+	}
+	if err := netlink.LinkSetGroup(l, BridgeGroup); err != nil {
+		return nil, fmt.Errorf("setting the interface group of bridge %s: %w", n.Bridge, err)
 	}
 	if err := netlink.LinkSetUp(l); err != nil {
 		return nil, fmt.Errorf("bringing up bridge %s: %w", n.Bridge, err)
@@ -299,11 +306,9 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 			}
 		}
 		if d.forwardOnlyBridges {
-			for _, n := range bridges {
-				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), accept())})
-				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyOIFNAME, n.Bridge, true), accept())})
-			}
-			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: drop()})
+			// Forward only what enters or leaves a skiff bridge (of any
+			// skiff engine on the host: they share BridgeGroup).
+			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(group(expr.MetaKeyIIFGROUP), group(expr.MetaKeyOIFGROUP), drop())})
 		}
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("writing nftables rules: %w", err)
@@ -342,8 +347,14 @@ func cat(parts ...[]expr.Any) []expr.Any {
 	return out
 }
 
-func drop() []expr.Any   { return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}} }
-func accept() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}} }
+func drop() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}} }
+
+// group matches an input or output interface outside BridgeGroup.
+func group(key expr.MetaKey) []expr.Any {
+	b := make([]byte, 4)
+	binary.NativeEndian.PutUint32(b, BridgeGroup)
+	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: b}}
+}
 
 // ifname matches the input or output interface name (eq or not).
 func ifname(key expr.MetaKey, name string, eq bool) []expr.Any {
