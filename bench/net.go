@@ -22,14 +22,10 @@ import (
 
 // iperfImage is busybox with the host's iperf3 and the libraries it links
 // (from ldd), so that both engines run the same iperf3 as the host.
-func iperfImage() (v1.Image, error) {
+func iperfImage(bin string) (v1.Image, error) {
 	img, err := testimages.Busybox()
 	if err != nil {
 		return nil, err
-	}
-	bin, err := exec.LookPath("iperf3")
-	if err != nil {
-		return nil, fmt.Errorf("the network benchmark needs iperf3 (apt-get install iperf3): %w", err)
 	}
 	out, err := exec.Command("ldd", bin).Output()
 	if err != nil {
@@ -112,7 +108,11 @@ func waitPort(port int) {
 // (skiff with host loopback allowed, podman's slirp4netns with
 // allow_host_loopback), then the embedded DNS's queries per second.
 func netBench(r runner, skiff, base string, secs int) error {
-	img, err := iperfImage()
+	bin, err := exec.LookPath("iperf3")
+	if err != nil {
+		return fmt.Errorf("the network benchmark needs iperf3 (apt-get install iperf3): %w", err)
+	}
+	img, err := iperfImage(bin)
 	if err != nil {
 		return err
 	}
@@ -148,14 +148,16 @@ func netBench(r runner, skiff, base string, secs int) error {
 	rates := map[string]float64{}
 	for _, eng := range []struct{ name, bin string }{{"skiff", skiff}, {"podman", "podman"}} {
 		port := freePort()
-		args := []string{"run", "-d", "--name", "benchiperf", "-p", strconv.Itoa(port) + ":5201", "skiff-bench-iperf", "/usr/bin/iperf3", "-s"}
+		args := []string{"run", "-d", "--name", "benchiperf", "-p", strconv.Itoa(port) + ":5201", "skiff-bench-iperf", bin, "-s"}
 		if err := r.must(eng.bin, args...); err != nil {
 			return err
 		}
 		waitPort(port)
 		time.Sleep(200 * time.Millisecond)
 		rate, err := iperfGbps(client(port))
-		r.must(eng.bin, "rm", "-f", "benchiperf")
+		if rmErr := r.must(eng.bin, "rm", "-f", "benchiperf"); err == nil {
+			err = rmErr
+		}
 		if err != nil {
 			return err
 		}
@@ -171,8 +173,8 @@ func netBench(r runner, skiff, base string, secs int) error {
 		name string
 		args []string
 	}{
-		{"skiff", []string{skiff, "run", "--rm", "skiff-bench-iperf", "/usr/bin/iperf3", "-J", "-t", t, "-c", "10.0.2.2", "-p", strconv.Itoa(hp)}},
-		{"podman", []string{"podman", "run", "--rm", "--network", "slirp4netns:allow_host_loopback=true", "skiff-bench-iperf", "/usr/bin/iperf3", "-J", "-t", t, "-c", "10.0.2.2", "-p", strconv.Itoa(hp)}},
+		{"skiff", []string{skiff, "run", "--rm", "skiff-bench-iperf", bin, "-J", "-t", t, "-c", "10.0.2.2", "-p", strconv.Itoa(hp)}},
+		{"podman", []string{"podman", "run", "--rm", "--network", "slirp4netns:allow_host_loopback=true", "skiff-bench-iperf", bin, "-J", "-t", t, "-c", "10.0.2.2", "-p", strconv.Itoa(hp)}},
 	} {
 		stop, err := hostIperf(hp)
 		if err != nil {
@@ -191,10 +193,12 @@ func netBench(r runner, skiff, base string, secs int) error {
 }
 
 // dnsBench counts the embedded DNS's answers per second to a container
-// name, asked from inside a container's network namespace (one UDP
-// socket, 64 queries in flight).
+// name (an A record each), asked from inside a container's network
+// namespace over one UDP socket with at most 64 queries in flight.
 func dnsBench(r runner, skiff string, secs int) error {
-	r.must(skiff, "network", "create", "--subnet", "10.151.0.0/24", "benchnet")
+	if err := r.must(skiff, "network", "create", "--subnet", "10.151.0.0/24", "benchnet"); err != nil {
+		return err
+	}
 	defer r.must(skiff, "network", "rm", "benchnet")
 	if err := r.must(skiff, "run", "-d", "--name", "benchdns", "--network", "benchnet", "--dns", "127.0.0.1", "busybox", "sleep", "600"); err != nil {
 		return err
@@ -229,33 +233,46 @@ func dnsBench(r runner, skiff string, secs int) error {
 	server := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 11), Port: 53}
 	q := new(dns.Msg)
 	q.SetQuestion("benchdns.", dns.TypeA)
-	msg, _ := q.Pack()
+	const inflight = 64
+	slots := make(chan struct{}, inflight)
 	deadline := time.Now().Add(time.Duration(secs) * time.Second)
 	answers := make(chan int)
 	go func() {
 		n := 0
 		buf := make([]byte, 512)
 		for {
-			pc.SetReadDeadline(deadline.Add(time.Second))
-			if _, _, err := pc.ReadFrom(buf); err != nil {
+			pc.SetReadDeadline(time.Now().Add(time.Second))
+			m, _, err := pc.ReadFrom(buf)
+			if err != nil {
 				answers <- n
 				return
 			}
-			n++
+			var a dns.Msg
+			if a.Unpack(buf[:m]) == nil && a.Rcode == dns.RcodeSuccess && len(a.Answer) == 1 {
+				n++
+			}
+			<-slots
 		}
 	}()
-	const inflight = 64
-	sent := 0
 	start := time.Now()
-	for time.Now().Before(deadline) {
-		for i := 0; i < inflight; i++ {
-			pc.WriteTo(msg, server)
-			sent++
+	sent, failed := 0, 0
+	for id := uint16(1); time.Now().Before(deadline); id++ {
+		select {
+		case slots <- struct{}{}:
+		case <-time.After(time.Second):
+			return fmt.Errorf("the embedded DNS stopped answering")
 		}
-		time.Sleep(time.Millisecond)
+		q.Id = id
+		msg, _ := q.Pack()
+		if _, err := pc.WriteTo(msg, server); err != nil {
+			failed++
+			<-slots
+			continue
+		}
+		sent++
 	}
+	el := time.Since(start).Seconds()
 	n := <-answers
-	el := time.Since(start).Seconds() - 1
-	fmt.Printf("skiff   embedded DNS: %.0f answers/s (%d of %d queries answered)\n", float64(n)/el, n, sent)
+	fmt.Printf("skiff   embedded DNS: %.0f answers/s (%d good answers to %d queries, %d failed sends, %d in flight)\n", float64(n)/el, n, sent, failed, inflight)
 	return nil
 }

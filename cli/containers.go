@@ -428,8 +428,8 @@ func (c *CLI) Port(ctx context.Context, name, private string) error {
 			return fmt.Errorf("Error: invalid port (%s): %w", num, err)
 		}
 		p, _ := network.PortFrom(uint16(n), network.IPProtocol(proto))
-		bindings, ok := ports[p]
-		if !ok || bindings == nil {
+		bindings := ports[p]
+		if len(bindings) == 0 {
 			return fmt.Errorf("Error: No public port '%s' published for %s", private, name)
 		}
 		for _, b := range bindings {

@@ -237,6 +237,7 @@ func writeInspectJSON(w io.Writer, objs []inspected, compact bool) error {
 func writeInspectTemplate(w io.Writer, t *template.Template, objs []inspected) ([]string, error) {
 	var out bytes.Buffer
 	var errs []string
+	var strict *template.Template
 	for _, o := range objs {
 		var b bytes.Buffer
 		if o.typed != nil && t.Execute(&b, o.typed) == nil {
@@ -252,8 +253,16 @@ func writeInspectTemplate(w io.Writer, t *template.Template, objs []inspected) (
 		}
 		tmpl := t
 		if o.typed != nil {
-			// As docker's fallback: a key missing from the JSON is an error.
-			tmpl = t.Option("missingkey=error")
+			// As docker's fallback: a key missing from the JSON is an
+			// error (on a copy: Option changes the template it is given).
+			if strict == nil {
+				var err error
+				if strict, err = t.Clone(); err != nil {
+					return nil, err
+				}
+				strict.Option("missingkey=error")
+			}
+			tmpl = strict
 		}
 		b.Reset()
 		if err := tmpl.Execute(&b, v); err != nil {

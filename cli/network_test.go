@@ -386,7 +386,7 @@ func TestCreateNetworkingConfig(t *testing.T) {
 		len(sent.ExposedPorts) != 1 {
 		t.Errorf("sent %+v", sent)
 	}
-	if want := "WARNING: Localhost DNS (127.0.0.53) may fail in containers.\n"; errOut.String() != want {
+	if want := "WARNING: Localhost DNS setting (--dns=127.0.0.53) may fail in containers.\n"; errOut.String() != want {
 		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 }

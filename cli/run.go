@@ -52,7 +52,7 @@ func (c *CLI) Create(ctx context.Context, opt RunOptions) (string, error) {
 	if opt.HostConfig != nil {
 		for _, d := range opt.HostConfig.DNS {
 			if d.IsLoopback() {
-				fmt.Fprintf(c.Err, "WARNING: Localhost DNS (%s) may fail in containers.\n", d)
+				fmt.Fprintf(c.Err, "WARNING: Localhost DNS setting (--dns=%s) may fail in containers.\n", d)
 				break
 			}
 		}

@@ -116,6 +116,9 @@ type session struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // open client TCP connections
 	closed bool
+	// lastLog and quiet rate-limit logf.
+	lastLog time.Time
+	quiet   int
 
 	closeOnce sync.Once
 	closeErr  error
@@ -192,21 +195,37 @@ func (x *session) writeUDP(reply []byte, q *dns.Msg, addr net.Addr) {
 	x.pc.WriteTo(reply, addr) // a client gone away is no concern of ours
 }
 
+// maxTCPConns bounds one session's client TCP connections: more are
+// closed at once, so one container cannot use up the engine's files.
+const maxTCPConns = 64
+
 func (x *session) serveTCP() {
+	backoff := 5 * time.Millisecond
 	for {
 		c, err := x.l.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if x.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return // closed
+			// Out of files or the like: wait and try again, as net/http.
+			select {
+			case <-x.ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
 		}
+		backoff = 5 * time.Millisecond
 		x.mu.Lock()
-		if x.closed {
+		if x.closed || len(x.conns) >= maxTCPConns {
+			closed := x.closed
 			x.mu.Unlock()
 			c.Close()
-			return
+			if closed {
+				return
+			}
+			continue
 		}
 		x.conns[c] = struct{}{}
 		x.mu.Unlock()
@@ -441,10 +460,27 @@ func (x *session) dial(ctx context.Context, network, addr string) (net.Conn, err
 	return d.DialContext(ctx, network, addr)
 }
 
+// logf reports an upstream failure: the first one, then at most one a
+// minute with the count of those left out, so that a container asking
+// for names no upstream answers does not flood the engine's log.
 func (x *session) logf(format string, args ...any) {
-	if x.s.Logf != nil {
-		x.s.Logf(format, args...)
+	if x.s.Logf == nil {
+		return
 	}
+	x.mu.Lock()
+	now := time.Now()
+	if !x.lastLog.IsZero() && now.Sub(x.lastLog) < time.Minute {
+		x.quiet++
+		x.mu.Unlock()
+		return
+	}
+	quiet := x.quiet
+	x.lastLog, x.quiet = now, 0
+	x.mu.Unlock()
+	if quiet > 0 {
+		format += fmt.Sprintf(" (and %d more upstream failures for %s in the last minute)", quiet, x.from)
+	}
+	x.s.Logf(format, args...)
 }
 
 var errBadReply = errors.New("malformed reply")

@@ -283,6 +283,14 @@ func TestNetDockerCLI(t *testing.T) {
 		if strings.Join(nslookupAddrs(r.stdout), " ") != ip {
 			t.Errorf("docker run nslookup dk-alias, want %s: %s", ip, r)
 		}
+		// A network that does not exist: one error, and no pull (a 404
+		// on create makes the docker CLI pull the image; the image is on
+		// the local test registry, so that pull would stay here).
+		e.cleanupContainer(t, "dk-missing")
+		if r := d.run(t, nil, docker, "run", "--name", "dk-missing", "--network", "dk-nosuch", busyboxRef, "true"); r.code != 125 ||
+			!strings.Contains(r.stderr, "network dk-nosuch not found") || strings.Contains(r.stderr, "Unable to find image") {
+			t.Errorf("docker run --network with a missing network: %s", r)
+		}
 		// Two networks at create, as API 1.44+ clients send them.
 		t.Cleanup(func() { e.skiff(t, "network", "rm", "dk-net2") })
 		if r := d.run(t, nil, docker, "network", "create", "--subnet", e.net24(13)+".0/24", "dk-net2"); r.code != 0 {

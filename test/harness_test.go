@@ -76,7 +76,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "pushing test images:", err)
 		os.Exit(2)
 	}
+	if err := startUpstream(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	code := m.Run()
+	stopUpstream()
 	for _, e := range allEnvs {
 		e.shutdown()
 	}

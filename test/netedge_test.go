@@ -2,39 +2,11 @@ package test
 
 import (
 	"fmt"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 )
-
-// fakeUpstream answers every A query with 192.0.2.7 on the host's
-// 127.0.0.1:53 (UDP), standing in for the host's resolver: nothing leaves
-// the machine. It counts the queries it gets.
-func fakeUpstream(t *testing.T) *atomic.Int64 {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:53")
-	if err != nil {
-		t.Fatalf("the test's upstream DNS needs 127.0.0.1:53 free: %v", err)
-	}
-	n := new(atomic.Int64)
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-		n.Add(1)
-		m := new(dns.Msg)
-		m.SetReply(q)
-		if len(q.Question) == 1 && q.Question[0].Qtype == dns.TypeA {
-			rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN A 192.0.2.7")
-			m.Answer = append(m.Answer, rr)
-		}
-		w.WriteMsg(m)
-	})}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
-	return n
-}
 
 // TestNetEdgeCases: what a review found missing, root and rootless.
 // Disconnecting the network a container's ports forward to unpublishes
@@ -44,7 +16,6 @@ func fakeUpstream(t *testing.T) *atomic.Int64 {
 // container keeps port 53 for itself; a missing network fails the create
 // without a pull; disconnect -f drops a network that was removed.
 func TestNetEdgeCases(t *testing.T) {
-	upstreamQueries := fakeUpstream(t)
 	forEachMode(t, func(t *testing.T, e *env) {
 		n1, n2, n3 := e.net24(20), e.net24(21), e.net24(22)
 		e.createNetwork(t, "ne-1", "--subnet", n1+".0/24")
@@ -85,11 +56,11 @@ func TestNetEdgeCases(t *testing.T) {
 		if out := e.mustSkiff(t, "port", "ne-int-web"); out != "" {
 			t.Errorf("a container on an internal network has published ports: %q", out)
 		}
-		before := upstreamQueries.Load()
+		before := upstream.queries.Load()
 		if r := e.exec(t, "ne-int-web", "nslookup", "outside.test"); r.code == 0 || strings.Contains(r.stdout, "192.0.2.7") {
 			t.Errorf("a name resolved from an internal network: %s", r)
 		}
-		if got := upstreamQueries.Load(); got != before {
+		if got := upstream.queries.Load(); got != before {
 			t.Errorf("the embedded DNS forwarded %d queries for a container on an internal network", got-before)
 		}
 		// A normal user network forwards to the container's --dns.
@@ -101,16 +72,22 @@ func TestNetEdgeCases(t *testing.T) {
 		// Port 53 is the container's: a server of its own binds it, and
 		// the embedded DNS still answers.
 		e.runDetached(t, "ne-53", "--net", "ne-2", "--dns", "127.0.0.1", "busybox", "sh", "-c", "nc -l -p 53 -e true; sleep 300")
-		time.Sleep(300 * time.Millisecond)
-		if r := e.exec(t, "ne-53", "netstat", "-ltn"); !strings.Contains(r.stdout, ":53 ") {
+		var r result
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if r = e.exec(t, "ne-53", "netstat", "-ltn"); strings.Contains(r.stdout, ":53 ") {
+				break
+			}
+		}
+		if !strings.Contains(r.stdout, ":53 ") {
 			t.Errorf("the container's own server on port 53 is not listening:\n%s", r)
 		}
 		if r := e.exec(t, "ne-53", "nslookup", "ne-fwd"); len(nslookupAddrs(r.stdout)) != 1 {
 			t.Errorf("the embedded DNS beside a server on port 53: %s", r)
 		}
 
-		// A missing network: one error, no pull, nothing created.
-		r := e.skiff(t, "run", "--name", "ne-missing", "--network", "ne-nosuch", "busybox", "true")
+		// A missing network: one error, nothing created.
+		e.cleanupContainer(t, "ne-missing")
+		r = e.skiff(t, "run", "--name", "ne-missing", "--network", "ne-nosuch", "busybox", "true")
 		if r.code != 125 || !strings.Contains(r.stderr, "network ne-nosuch not found") || strings.Contains(r.stderr, "Unable to find image") {
 			t.Errorf("run --network with a missing network: %s", r)
 		}

@@ -416,21 +416,23 @@ func TestNetDefaultBridge(t *testing.T) {
 
 		// Once they are removed, no veth is left on the bridge.
 		e.mustSkiff(t, "rm", "-f", "nb-1", "nb-3", "nb-4")
-		if e.rootless {
-			// The engine deletes veths in the background.
-			out := e.bridgeLinks(t)
-			for i := 0; i < 50 && strings.Contains(out, "veth"); i++ {
-				time.Sleep(100 * time.Millisecond)
-				out = e.bridgeLinks(t)
+		// The engine deletes veths in the background (root and rootless).
+		onBridge := func() string {
+			if e.rootless {
+				return e.bridgeLinks(t)
 			}
-			if strings.Contains(out, "veth") {
-				t.Errorf("veths left in skiff's network namespace:\n%s", out)
-			}
-		} else {
 			out, err := exec.Command("ip", "-o", "link", "show", "master", bridge).CombinedOutput()
-			if err != nil || strings.TrimSpace(string(out)) != "" {
-				t.Errorf("ip link show master %s: %v\n%s", bridge, err, out)
+			if err != nil {
+				t.Fatalf("ip link show master %s: %v\n%s", bridge, err, out)
 			}
+			return string(out)
+		}
+		out = onBridge()
+		for deadline := time.Now().Add(10 * time.Second); strings.Contains(out, "veth") && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			out = onBridge()
+		}
+		if strings.Contains(out, "veth") {
+			t.Errorf("veths left on the bridge after their containers were removed:\n%s", out)
 		}
 		if n := e.inspectNetwork(t, "bridge"); len(n.Containers) != 0 {
 			t.Errorf("network inspect bridge lists containers after their removal: %+v", n.Containers)
@@ -643,7 +645,11 @@ func TestNetCommands(t *testing.T) {
 					t.Errorf("--net host: the container does not see %s", n)
 				}
 			}
-			want := []string{"eth0"}
+			// The host's own: the interface of its default route.
+			var want []string
+			if f := strings.Fields(mustOut(t, "ip", "route", "show", "default")); len(f) >= 5 && f[3] == "dev" {
+				want = []string{f[4]}
+			}
 			if e.rootless {
 				want = []string{"tap0", "skiff0"}
 			}
@@ -798,10 +804,16 @@ func TestNetEngineRestart(t *testing.T) {
 			e.mustSkiff(t, "rm", "-f", "nr-web", "nr-c", "nr-new", "nr-b", "nr-b2")
 			e.mustSkiff(t, "network", "rm", "nr-net")
 			e.stopEngine()
-			if l, err := net.Listen("tcp4", fmt.Sprintf(":%d", hp)); err != nil {
+			portFree := func() {
+				var err error
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+					var l net.Listener
+					if l, err = net.Listen("tcp4", fmt.Sprintf(":%d", hp)); err == nil {
+						l.Close()
+						return
+					}
+				}
 				t.Errorf("the published port %d is still held after the engine stopped: %v", hp, err)
-			} else {
-				l.Close()
 			}
 			if e.rootless {
 				// Nothing of the env keeps running (slirp4netns, rootlesskit).
@@ -816,8 +828,10 @@ func TestNetEngineRestart(t *testing.T) {
 				if len(left) > 0 {
 					t.Errorf("processes left after the engine stopped:\n%s", strings.Join(left, "\n"))
 				}
+				portFree()
 				return
 			}
+			portFree()
 			out, _ := exec.Command("ip", "-o", "link").Output()
 			for _, name := range []string{bridge, "br-" + id[:12]} {
 				if strings.Contains(string(out), " "+name+":") {
@@ -851,4 +865,15 @@ func envProcesses(dir string) []string {
 		}
 	}
 	return out
+}
+
+// mustOut runs a host command and returns its output, failing the test on
+// an error.
+func mustOut(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
 }

@@ -27,7 +27,7 @@ func TestRunExitCodes(t *testing.T) {
 			{"missing image", []string{"run", "--rm", registry + "/nosuchimage"}, 125, "", "Unable to find image '" + registry + "/nosuchimage:latest' locally"},
 			{"bad reference", []string{"run", "--rm", "UPPER/Case"}, 125, "", "invalid reference format"},
 			{"unknown flag", []string{"run", "--bogus-flag", "busybox"}, 125, "", "unknown flag: --bogus-flag"},
-			{"no image", []string{"run"}, 125, "", `"skiff run" requires at least 1 argument`},
+			{"no image", []string{"run"}, 1, "", `'skiff run' requires at least 1 argument`},
 			{"env", []string{"run", "--rm", "-e", "FOO=bar", "busybox", "sh", "-c", "echo $FOO"}, 0, "bar\n", ""},
 			{"relative workdir", []string{"run", "--rm", "-w", "tmp", "busybox", "true"}, 125, "", "it needs to be an absolute path"},
 			{"bad stop signal", []string{"run", "--rm", "--stop-signal", "SIGNOPE", "busybox", "true"}, 125, "", "Invalid signal: SIGNOPE"},

@@ -25,8 +25,6 @@ import (
 type command struct {
 	usage string // after "skiff "
 	short string
-	// exitCode is used for usage errors (docker run uses 125).
-	exitCode int
 	run      func(ctx context.Context, fs *pflag.FlagSet, args []string) error
 	flags    func(fs *pflag.FlagSet)
 	// interspersed=false stops flag parsing at the first argument (run).
@@ -134,14 +132,11 @@ func execute(name string, c *command, args []string) int {
 	if c.flags != nil {
 		c.flags(fs)
 	}
-	code := c.exitCode
-	if code == 0 {
-		code = 1
-	}
 	display := strings.ReplaceAll(name, "-", " ")
 	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(os.Stderr, "%s\nSee 'skiff %s --help'.\n", err, display)
-		return code
+		// As docker 28: the error, the usage line, and 125.
+		fmt.Fprintf(os.Stderr, "%s\n\nUsage:  skiff %s\n\nRun 'skiff %s --help' for more information\n", err, c.usage, display)
+		return 125
 	}
 	if *help {
 		fmt.Printf("\nUsage:  skiff %s\n\n%s\n\nOptions:\n%s", c.usage, c.short, fs.FlagUsages())
@@ -158,8 +153,9 @@ func execute(name string, c *command, args []string) int {
 		if !strings.HasSuffix(want, "1 argument") && !strings.HasSuffix(want, "0 argument") {
 			want += "s"
 		}
-		fmt.Fprintf(os.Stderr, "\"skiff %s\" requires %s.\nSee 'skiff %s --help'.\n\nUsage:  skiff %s\n\n%s\n", display, want, display, c.usage, c.short)
-		return code
+		// As docker 28 (which exits 1 here, even for run).
+		fmt.Fprintf(os.Stderr, "skiff: 'skiff %s' requires %s\n\nUsage:  skiff %s\n\nSee 'skiff %s --help' for more information\n", display, want, c.usage, display)
+		return 1
 	}
 	ctx := context.Background()
 	err := c.run(ctx, fs, rest)

@@ -267,7 +267,7 @@ func init() {
 	var rf, cf runFlags
 	register("run", &command{
 		usage: "run [OPTIONS] IMAGE [COMMAND] [ARG...]", short: "Create and run a new container from an image",
-		exitCode: 125, noInterspersed: true, minArgs: 1, maxArgs: -1,
+		noInterspersed: true, minArgs: 1, maxArgs: -1,
 		flags: func(fs *pflag.FlagSet) { rf.register(fs, true) },
 		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
 			opt, err := rf.options(fs, args)
@@ -283,7 +283,7 @@ func init() {
 	})
 	register("create", &command{
 		usage: "create [OPTIONS] IMAGE [COMMAND] [ARG...]", short: "Create a new container",
-		exitCode: 125, noInterspersed: true, minArgs: 1, maxArgs: -1,
+		noInterspersed: true, minArgs: 1, maxArgs: -1,
 		flags: func(fs *pflag.FlagSet) { cf.register(fs, false) },
 		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
 			opt, err := cf.options(fs, args)
