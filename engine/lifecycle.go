@@ -20,6 +20,7 @@ import (
 	"github.com/moby/sys/signal"
 	"github.com/skiff-dev/skiff/images"
 	"github.com/skiff-dev/skiff/logs"
+	"github.com/skiff-dev/skiff/netslirp"
 	"github.com/skiff-dev/skiff/runtime"
 )
 
@@ -797,6 +798,7 @@ func (e *Engine) remove(c *ctr, force, withVolumes bool) error {
 		return fmt.Errorf("removing the container's filesystem: %w", err)
 	}
 	removeAllQuiet(c.dir, c.runDir)
+	netslirp.RemoveNetNS(e.netnsPath(c.rec.ID)) // one an engine killed mid-start left
 	c.removed = true
 	e.mu.Lock()
 	delete(e.containers, c.rec.ID)
