@@ -104,6 +104,12 @@ func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
 		SecurityOptions:    opts,
 		IndexServerAddress: "https://index.docker.io/v1/",
 		DefaultRuntime:     "skiff",
+		IPv4Forwarding:     true,
+		Plugins: system.PluginsInfo{
+			Volume:  []string{"local"},
+			Network: []string{"bridge", "host", "null"},
+			Log:     []string{"awslogs", "fluentd", "json-file", "local", "none", "syslog"},
+		},
 	}
 	if e.cgroups != nil {
 		a := e.cgroups.Available()
