@@ -79,7 +79,11 @@ func (e *Engine) postContainersCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.rec.ID, Warnings: []string{}})
+	warnings := []string{}
+	if modeOf(c.rec.HostConfig) == "host" && len(c.rec.HostConfig.PortBindings) > 0 {
+		warnings = append(warnings, "Published ports are discarded when using host network mode")
+	}
+	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.rec.ID, Warnings: warnings})
 }
 
 func (e *Engine) postContainerStart(w http.ResponseWriter, r *http.Request) {

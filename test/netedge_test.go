@@ -95,6 +95,12 @@ func TestNetEdgeCases(t *testing.T) {
 			t.Errorf("run with a missing network left a container")
 		}
 
+		// -p with --net host: Docker's warning, and the run goes on.
+		if r := e.skiff(t, "run", "--rm", "--net", "host", "-p", "8080:80", "busybox", "true"); r.code != 0 ||
+			!strings.Contains(r.stderr, "WARNING: Published ports are discarded when using host network mode") {
+			t.Errorf("run --net host -p: %s", r)
+		}
+
 		// disconnect -f drops a network that is gone.
 		e.createNetwork(t, "ne-gone", "--subnet", e.net24(23)+".0/24")
 		e.cleanupContainer(t, "ne-stopped")
