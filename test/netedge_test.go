@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestNetEdgeCases: what a review found missing, root and rootless.

@@ -25,8 +25,8 @@ import (
 type command struct {
 	usage string // after "skiff "
 	short string
-	run      func(ctx context.Context, fs *pflag.FlagSet, args []string) error
-	flags    func(fs *pflag.FlagSet)
+	run   func(ctx context.Context, fs *pflag.FlagSet, args []string) error
+	flags func(fs *pflag.FlagSet)
 	// interspersed=false stops flag parsing at the first argument (run).
 	noInterspersed bool
 	minArgs        int
