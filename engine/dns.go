@@ -3,7 +3,6 @@ package engine
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -206,26 +205,8 @@ func (e *Engine) serveDNS(c *ctr, nsPath string) error {
 	if !e.usesEmbeddedDNS(c) {
 		return nil
 	}
-	var pc net.PacketConn
-	var l net.Listener
-	err := netslirp.InNetNS(nsPath, func() error {
-		var err error
-		if pc, err = net.ListenPacket("udp4", embeddedDNS+":0"); err != nil {
-			return fmt.Errorf("starting the embedded DNS: %w", err)
-		}
-		if l, err = net.Listen("tcp4", embeddedDNS+":0"); err != nil {
-			pc.Close()
-			return fmt.Errorf("starting the embedded DNS: %w", err)
-		}
-		return nil
-	})
+	pc, l, err := netslirp.ListenDNS(nsPath, netip.MustParseAddr(embeddedDNS))
 	if err != nil {
-		return err
-	}
-	udp, tcp := uint16(pc.LocalAddr().(*net.UDPAddr).Port), uint16(l.Addr().(*net.TCPAddr).Port)
-	if err := netslirp.RedirectDNS(nsPath, netip.MustParseAddr(embeddedDNS), udp, tcp); err != nil {
-		pc.Close()
-		l.Close()
 		return err
 	}
 	closer := e.dns.Serve(c.rec.ID, pc, l)

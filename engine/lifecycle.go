@@ -169,9 +169,7 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 			e.images.DeleteContainer(id)
 		}
 	}()
-	if err := e.writeEtcFiles(c, nil); err != nil {
-		return nil, err
-	}
+	// /etc/hostname, hosts and resolv.conf are written at each start.
 	c.mu.Lock()
 	err = c.save()
 	c.mu.Unlock()

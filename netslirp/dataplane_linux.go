@@ -250,67 +250,17 @@ func (d *Dataplane) Wait() { d.pending.Wait() }
 func (d *Dataplane) SyncRules(nets []*Network) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var bridges []*Network
+	for _, n := range nets {
+		if n.IsBridge() {
+			bridges = append(bridges, n)
+		}
+	}
 	return InNetNS(d.NS, func() error {
-		c, err := nftables.New()
+		err := replaceTable(d.table(), func(c *nftables.Conn, t *nftables.Table) {
+			d.addRules(c, t, bridges)
+		})
 		if err != nil {
-			return err
-		}
-		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: d.table()}
-		c.AddTable(t)
-		c.DelTable(t)
-		c.AddTable(t)
-		post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
-			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
-		policy := nftables.ChainPolicyAccept
-		fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &policy})
-		if d.hostLoop != nil {
-			pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
-				Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
-			port := make([]byte, 2)
-			binary.BigEndian.PutUint16(port, d.hostLoop.port)
-			c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: []expr.Any{
-				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: SlirpHostAddr.AsSlice()},
-				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-				&expr.Immediate{Register: 1, Data: port},
-				&expr.Redir{RegisterProtoMin: 1},
-			}})
-		}
-		var bridges []*Network
-		for _, n := range nets {
-			if n.IsBridge() {
-				bridges = append(bridges, n)
-			}
-		}
-		out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &policy})
-		for _, n := range bridges {
-			// A network's subnet is reached by its bridge or not at all:
-			// never by the default route (rootless: out through
-			// slirp4netns, off the machine) while the bridge is missing.
-			for _, ch := range []*nftables.Chain{fwd, out} {
-				c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: cat(daddrIn(n.Subnet), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
-			}
-			if n.Internal {
-				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
-				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyOIFNAME, n.Bridge, true), ifname(expr.MetaKeyIIFNAME, n.Bridge, false), drop())})
-				continue
-			}
-			c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: cat(saddrIn(n.Subnet), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), []expr.Any{&expr.Masq{}})})
-			for _, o := range bridges {
-				if o != n {
-					c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, o.Bridge, true), drop())})
-				}
-			}
-		}
-		if d.forwardOnlyBridges {
-			// Forward only what enters or leaves a skiff bridge (of any
-			// skiff engine on the host: they share BridgeGroup).
-			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(group(expr.MetaKeyIIFGROUP), group(expr.MetaKeyOIFGROUP), drop())})
-		}
-		if err := c.Flush(); err != nil {
 			return fmt.Errorf("writing nftables rules: %w", err)
 		}
 		d.bridges = d.bridges[:0]
@@ -321,21 +271,61 @@ func (d *Dataplane) SyncRules(nets []*Network) error {
 	})
 }
 
+// addRules adds SyncRules's chains and rules to t. The caller holds d.mu.
+func (d *Dataplane) addRules(c *nftables.Conn, t *nftables.Table, bridges []*Network) {
+	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	policy := nftables.ChainPolicyAccept
+	fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &policy})
+	if d.hostLoop != nil {
+		pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
+			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+		port := make([]byte, 2)
+		binary.BigEndian.PutUint16(port, d.hostLoop.port)
+		c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: []expr.Any{
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: SlirpHostAddr.AsSlice()},
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+			&expr.Immediate{Register: 1, Data: port},
+			&expr.Redir{RegisterProtoMin: 1},
+		}})
+	}
+	out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &policy})
+	for _, n := range bridges {
+		// A network's subnet is reached by its bridge or not at all:
+		// never by the default route (rootless: out through
+		// slirp4netns, off the machine) while the bridge is missing.
+		for _, ch := range []*nftables.Chain{fwd, out} {
+			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: cat(daddrIn(n.Subnet), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
+		}
+		if n.Internal {
+			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
+			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyOIFNAME, n.Bridge, true), ifname(expr.MetaKeyIIFNAME, n.Bridge, false), drop())})
+			continue
+		}
+		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: cat(saddrIn(n.Subnet), ifname(expr.MetaKeyOIFNAME, n.Bridge, false), []expr.Any{&expr.Masq{}})})
+		for _, o := range bridges {
+			if o != n {
+				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, o.Bridge, true), drop())})
+			}
+		}
+	}
+	if d.forwardOnlyBridges {
+		// Forward only what enters or leaves a skiff bridge (of any
+		// skiff engine on the host: they share BridgeGroup).
+		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: cat(group(expr.MetaKeyIIFGROUP), group(expr.MetaKeyOIFGROUP), drop())})
+	}
+}
+
 // RemoveRules deletes skiff's nftables tables.
 func (d *Dataplane) RemoveRules() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return InNetNS(d.NS, func() error {
-		c, err := nftables.New()
-		if err != nil {
-			return err
-		}
-		for _, name := range []string{d.table(), d.table() + "_ports"} {
-			t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: name}
-			c.AddTable(t)
-			c.DelTable(t)
-		}
-		return c.Flush()
+		return errors.Join(replaceTable(d.table(), nil), replaceTable(d.table()+"_ports", nil))
 	})
 }
 
@@ -382,6 +372,25 @@ func daddrIn(p netip.Prefix) []expr.Any {
 	ex := saddrIn(p)
 	ex[0] = &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4}
 	return ex
+}
+
+// replaceTable writes the IPv4 nftables table name afresh in the calling
+// thread's namespace, in one transaction: the old one (if any) is
+// deleted and, unless build is nil, the table is made again with what
+// build adds to it.
+func replaceTable(name string, build func(c *nftables.Conn, t *nftables.Table)) error {
+	c, err := nftables.New()
+	if err != nil {
+		return err
+	}
+	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: name}
+	c.AddTable(t)
+	c.DelTable(t)
+	if build != nil {
+		c.AddTable(t)
+		build(c, t)
+	}
+	return c.Flush()
 }
 
 // FreeIfName is the lowest ethN that the namespace at ctrNS does not have.

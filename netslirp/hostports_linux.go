@@ -110,23 +110,18 @@ func portInUse(m PortMapping, err error) error {
 func (p *HostPublisher) sync() error {
 	p.DP.mu.Lock()
 	defer p.DP.mu.Unlock()
-	return InNetNS(p.DP.NS, func() error {
-		c, err := nftables.New()
-		if err != nil {
-			return err
-		}
-		t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: p.DP.table() + "_ports"}
-		c.AddTable(t)
-		c.DelTable(t)
-		if len(p.dnats) > 0 {
-			c.AddTable(t)
+	var build func(c *nftables.Conn, t *nftables.Table)
+	if len(p.dnats) > 0 {
+		build = func(c *nftables.Conn, t *nftables.Table) {
 			pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
 				Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
 			for _, d := range p.dnats {
 				c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: dnatExprs(d, p.DP.bridges)})
 			}
 		}
-		if err := c.Flush(); err != nil {
+	}
+	return InNetNS(p.DP.NS, func() error {
+		if err := replaceTable(p.DP.table()+"_ports", build); err != nil {
 			return fmt.Errorf("writing the port forwarding rules: %w", err)
 		}
 		return nil
