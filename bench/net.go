@@ -8,16 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/miekg/dns"
-	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/hack/testimages"
+	"github.com/skiff-dev/skiff/netslirp"
 )
 
 // iperfImage is busybox with the host's iperf3 and the libraries it links
@@ -210,23 +209,12 @@ func dnsBench(r runner, skiff string, secs int) error {
 	}
 	pid := strings.TrimSpace(string(out))
 	var pc net.PacketConn
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread() // never unlocked: the thread stays in the container's namespace
-		f, err := os.Open("/proc/" + pid + "/ns/net")
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
+	err = netslirp.InNetNS("/proc/"+pid+"/ns/net", func() error {
+		var err error
 		pc, err = net.ListenPacket("udp4", "127.0.0.1:0")
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("joining the container's network namespace: %w", err)
 	}
 	defer pc.Close()
