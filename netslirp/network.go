@@ -224,15 +224,15 @@ func (s *Store) get(ref string) (*Network, error) {
 		return n, nil
 	}
 	var found *Network
-	if ref != "" {
-		for id, n := range s.nets {
-			if strings.HasPrefix(id, ref) {
-				if found != nil {
-					return nil, errorf(ErrInvalid, "network %s is ambiguous (%d matches found based on ID prefix)", ref, 2)
-				}
-				found = n
-			}
+	matches := 0
+	for id, n := range s.nets {
+		if ref != "" && strings.HasPrefix(id, ref) {
+			found = n
+			matches++
 		}
+	}
+	if matches > 1 {
+		return nil, errorf(ErrInvalid, "network %s is ambiguous (%d matches found based on ID prefix)", ref, matches)
 	}
 	if found == nil {
 		return nil, errorf(ErrNotFound, "network %s not found", ref)

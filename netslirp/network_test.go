@@ -25,14 +25,14 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 		t.Errorf("bridge: %+v", br)
 	}
 
-	a, err := s.Create(CreateOptions{Name: "a"})
+	a, err := s.Create(CreateOptions{Name: "net-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Subnet.String() != "172.18.0.0/16" || a.Gateway.String() != "172.18.0.1" || a.Bridge != "br-"+a.ID[:12] {
 		t.Errorf("a: %+v", a)
 	}
-	b, err := s.Create(CreateOptions{Name: "b", Subnet: "10.5.0.0/16", IPRange: "10.5.1.0/24"})
+	b, err := s.Create(CreateOptions{Name: "net-b", Subnet: "10.5.0.0/16", IPRange: "10.5.1.0/24"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 		kind error
 		msg  string
 	}{
-		{CreateOptions{Name: "a"}, ErrConflict, "network with name a already exists"},
+		{CreateOptions{Name: "net-a"}, ErrConflict, "network with name net-a already exists"},
 		{CreateOptions{Name: "x", Subnet: "10.5.128.0/17"}, ErrForbidden, "Pool overlaps with other one on this address space"},
 		{CreateOptions{Name: "x", Subnet: "10.6.0.0/16", IPRange: "10.7.0.0/24"}, ErrInvalid, "invalid ip-range 10.7.0.0/24: parent subnet 10.6.0.0/16 doesn't contain ip-range"},
 		{CreateOptions{Name: "x", Subnet: "10.6.0.0/16", Gateway: "10.8.0.1"}, ErrInvalid, "invalid gateway 10.8.0.1: parent subnet 10.6.0.0/16 doesn't contain this address"},
@@ -68,7 +68,7 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s2.Get(b.ID[:5]); err != nil || got.Name != "b" || got.IPRange != b.IPRange {
+	if got, err := s2.Get(b.ID[:5]); err != nil || got.Name != "net-b" || got.IPRange != b.IPRange {
 		t.Errorf("reopened b = %+v, %v", got, err)
 	}
 	if err := s2.Remove(br.ID); !errors.Is(err, ErrForbidden) {
@@ -77,7 +77,8 @@ func TestStoreBuiltinsAndCreate(t *testing.T) {
 	if err := s2.Remove(a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s2.Get("a"); !errors.Is(err, ErrNotFound) {
+	// (Names that are not hex: "a" could be taken for an ID prefix.)
+	if _, err := s2.Get("net-a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("removed a still found: %v", err)
 	}
 }
