@@ -60,6 +60,10 @@ type Spec struct {
 	// Seccomp is the compiled syscall filter (CompileSeccomp); empty
 	// means none.
 	Seccomp []byte `json:"seccomp,omitempty"`
+	// Sysctls are namespaced kernel parameters (net.ipv4.ip_forward=1)
+	// that init writes under /proc/sys in the container's namespaces. The
+	// engine validates them (ValidateSysctl); init refuses none.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
 }
 
 // Ulimit is a resource limit (setrlimit) by Docker's name: nofile, nproc...
