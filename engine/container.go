@@ -60,6 +60,9 @@ type ctr struct {
 	// dir is the persistent directory; runDir holds the monitor's socket.
 	dir, runDir string
 	proc        *runtime.Process
+	// init holds the running container's PID 1 (a pidfd), to kill what a
+	// dead monitor left.
+	init *runtime.Handle
 	// releaseMounts undoes the volume preparation of the running container.
 	releaseMounts func()
 	// changed is closed and replaced on every state change.

@@ -509,7 +509,12 @@ func (e *Engine) startLocked(c *ctr) error {
 	if err := proc.Release(); err != nil {
 		syscall.Kill(proc.Pid, syscall.SIGKILL)
 	}
+	h, herr := runtime.OpenHandle(proc.Pid)
+	if herr != nil {
+		e.log.Printf("container %s: %v", c.rec.ID, herr)
+	}
 	c.mu.Lock()
+	c.init = h
 	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid, StartedAt: time.Now().UTC()}
 	c.save()
 	c.notify()
@@ -528,8 +533,17 @@ func (e *Engine) watch(c *ctr, proc *runtime.Process) {
 func (e *Engine) exited(c *ctr) {
 	ex, err := runtime.ReadExit(c.runDir)
 	if err != nil {
+		// The monitor died (killed, say): nothing of the container may
+		// outlive it, and inspect must not call it exited while it runs.
+		e.killLeftovers(c)
 		ex = runtime.Exit{Code: 255, FinishedAt: time.Now().UTC(), Error: "container monitor exited without recording the exit: " + err.Error()}
 	}
+	c.mu.Lock()
+	if c.init != nil {
+		c.init.Close()
+		c.init = nil
+	}
+	c.mu.Unlock()
 	e.images.Unmount(c.rec.ID, true)
 	if e.cgroups != nil {
 		c.mu.Lock()
@@ -639,11 +653,52 @@ func (e *Engine) recover(c *ctr) {
 	if c.rec.State.Pid > 0 && runtime.Alive(c.rec.State.Pid) {
 		// Still running under a monitor from an earlier engine: it keeps
 		// running; exit tracking resumes when the monitor's socket closes.
+		if h, err := runtime.OpenHandle(c.rec.State.Pid); err == nil {
+			c.init = h
+		}
 		e.restoreNetwork(c)
 		go e.follow(c)
 		return
 	}
 	e.exited(c)
+}
+
+// killLeftovers kills what remains of a container whose monitor is gone:
+// its PID 1 (through its pidfd, never a reused pid) and every process in
+// its cgroup, and waits until they are gone.
+func (e *Engine) killLeftovers(c *ctr) {
+	c.mu.Lock()
+	h, cg, id := c.init, c.rec.Cgroup, c.rec.ID
+	c.mu.Unlock()
+	if h != nil {
+		if err := h.Kill(10 * time.Second); err != nil {
+			e.log.Printf("container %s: %v", id, err)
+		}
+	}
+	if e.cgroups == nil || cg == "" {
+		return
+	}
+	for end := time.Now().Add(10 * time.Second); ; {
+		pids, err := e.cgroups.Pids(cg)
+		if err != nil {
+			return
+		}
+		alive := 0
+		for _, pid := range pids {
+			if !runtime.Gone(pid) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				alive++
+			}
+		}
+		if alive == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			e.log.Printf("container %s: %d processes in cgroup %s survive SIGKILL", id, alive, cg)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // follow tracks a container started by an earlier engine until it exits.
@@ -652,7 +707,7 @@ func (e *Engine) follow(c *ctr) {
 		if _, err := runtime.ReadExit(c.runDir); err == nil {
 			break
 		}
-		if !runtime.Alive(c.rec.State.Pid) {
+		if !runtime.Alive(c.rec.State.Pid) || !runtime.MonitorAlive(c.runDir) {
 			time.Sleep(200 * time.Millisecond)
 			if _, err := runtime.ReadExit(c.runDir); err != nil {
 				break
@@ -784,6 +839,8 @@ func (e *Engine) remove(c *ctr, force, withVolumes bool) error {
 		if err := e.signal(c, syscall.SIGKILL); err == nil {
 			e.waitNotRunning(context.Background(), c)
 		}
+		// Whatever a dead monitor may have left.
+		e.killLeftovers(c)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -50,7 +50,7 @@ func (s *Store) Load(r io.Reader, progress Progress) error {
 			return err
 		}
 		if len(desc.RepoTags) == 0 {
-			if _, _, err := s.storeLayersAndImage(img, nil, "", progress); err != nil {
+			if _, _, err := s.storeLayersAndImage(img, nil, "", fromArchive, progress); err != nil {
 				return err
 			}
 			progress(jsonstream.Message{Stream: "Loaded image ID: " + cfgName.String() + "\n"})
@@ -61,7 +61,7 @@ func (s *Store) Load(r io.Reader, progress Progress) error {
 			if err != nil {
 				return fmt.Errorf("invalid tag %q in archive: %w", t, err)
 			}
-			if _, _, err := s.storeLayersAndImage(img, named, "", progress); err != nil {
+			if _, _, err := s.storeLayersAndImage(img, named, "", fromArchive, progress); err != nil {
 				return err
 			}
 			progress(jsonstream.Message{Stream: "Loaded image: " + Familiar(named.String()) + "\n"})

@@ -87,7 +87,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opt PullOptions, progress 
 	if err != nil {
 		return nil, err
 	}
-	im, fresh, err := s.storeLayersAndImage(img, named, digest.Digest(manifestDigest.String()), progress)
+	im, fresh, err := s.storeLayersAndImage(img, named, digest.Digest(manifestDigest.String()), fromRegistry, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -136,11 +136,43 @@ func isInsecure(domain string, insecure []string) bool {
 	return false
 }
 
+// Errors of an image whose content does not match its digests.
+var (
+	// ErrRootFSMismatch is a manifest and a config that disagree on the
+	// number of layers, or a layer whose content is not what the config's
+	// rootfs.diff_ids says (Docker's words for a pull).
+	ErrRootFSMismatch = errors.New("layers from manifest don't match image configuration")
+	// ErrLayerVerification is a layer whose compressed blob does not match
+	// the manifest's digest.
+	ErrLayerVerification = errors.New("filesystem layer verification failed")
+)
+
+// source says where layers come from, which decides what can be checked.
+type source int
+
+const (
+	// fromRegistry: the manifest gives each blob's digest, which
+	// go-containerregistry verifies as it reads; layers are fetched
+	// compressed.
+	fromRegistry source = iota
+	// fromArchive: a docker-archive or OCI layout; layers are read
+	// uncompressed (an archive may hold them either way).
+	fromArchive
+)
+
 // storeLayersAndImage puts img's layers and config into the store
 // (skipping layers it already has) and gives it the name, if any; fresh is
 // false when the image already had that name. manifestDigest is the
 // digest it was pulled by; empty for an image loaded from a tarball.
-func (s *Store) storeLayersAndImage(img v1.Image, named reference.Named, manifestDigest digest.Digest, progress Progress) (*Image, bool, error) {
+//
+// Layers are keyed by their chain ID, computed from the config's diff_ids,
+// and each layer's content is checked against its diff_id in the pass
+// that unpacks it: a layer that is not what it claims never stays in the
+// store, so it cannot stand in for another image's layer.
+func (s *Store) storeLayersAndImage(img v1.Image, named reference.Named, manifestDigest digest.Digest, src source, progress Progress) (*Image, bool, error) {
+	if progress == nil {
+		progress = func(jsonstream.Message) {}
+	}
 	cfgName, err := img.ConfigName()
 	if err != nil {
 		return nil, false, err
@@ -161,33 +193,52 @@ func (s *Store) storeLayersAndImage(img v1.Image, named reference.Named, manifes
 	if err != nil {
 		return nil, false, err
 	}
+	if len(layers) != len(cfg.RootFS.DiffIDs) {
+		return nil, false, fmt.Errorf("%w: %d layers, %d diff_ids", ErrRootFSMismatch, len(layers), len(cfg.RootFS.DiffIDs))
+	}
 	fresh := true
 	if existing, err := s.Image(cfgName.Hex); err == nil && named != nil {
 		fresh = !hasName(existing.Names, named.String())
 	}
+	var created []string
 	parent := ""
-	for _, l := range layers {
-		diffID, err := l.DiffID()
-		if err != nil {
-			return nil, false, err
+	for i, l := range layers {
+		diffID := cfg.RootFS.DiffIDs[i]
+		if diffID.Algorithm != "sha256" || len(diffID.Hex) != 64 {
+			err = fmt.Errorf("%w: layer %d has diff_id %q", ErrRootFSMismatch, i, diffID)
+			break
 		}
 		chain := chainID(parent, diffID)
-		ld, _ := l.Digest()
-		short := ld.Hex
-		if len(short) > 12 {
-			short = short[:12]
+		// Docker names a layer by its blob's digest; an archive's layer by
+		// its diff_id (go-containerregistry would compress an uncompressed
+		// archive layer just to learn its blob digest).
+		short := diffID.Hex
+		if src == fromRegistry {
+			ld, derr := l.Digest()
+			if derr != nil {
+				err = derr
+				break
+			}
+			short = ld.Hex
 		}
-		if _, err := s.Layer(chain); err == nil {
-			progress(jsonstream.Message{Status: "Already exists", ID: short})
-			parent = chain
-			continue
+		short = short[:12]
+		var made bool
+		made, err = s.ensureLayer(l, i, chain, parent, diffID, short, src, progress)
+		if err != nil {
+			break
 		}
-		progress(jsonstream.Message{Status: "Pulling fs layer", ID: short})
-		if err := s.putLayer(l, chain, parent, diffID, short, progress); err != nil {
-			return nil, false, err
+		if made {
+			created = append(created, chain)
 		}
-		progress(jsonstream.Message{Status: "Pull complete", ID: short})
 		parent = chain
+	}
+	if err != nil {
+		// Leave nothing of this image behind (layers that another image
+		// uses meanwhile stay: the store refuses to delete them).
+		for i := len(created) - 1; i >= 0; i-- {
+			s.DeleteLayer(created[i])
+		}
+		return nil, false, err
 	}
 	im, err := s.putImage(cfgName.Hex, parent, rawCfg, rawManifest, manifestDigest, cfg.Created.Time)
 	if err != nil {
@@ -205,19 +256,64 @@ func (s *Store) storeLayersAndImage(img v1.Image, named reference.Named, manifes
 	return out, fresh, err
 }
 
-func (s *Store) putLayer(l v1.Layer, id, parent string, diffID v1.Hash, short string, progress Progress) error {
-	size, _ := l.Size()
-	rc, err := l.Compressed()
+// ensureLayer makes sure the store has layer chain, unpacking l when it
+// does not; made says it did. Two pulls of one layer unpack it once.
+func (s *Store) ensureLayer(l v1.Layer, index int, chain, parent string, diffID v1.Hash, short string, src source, progress Progress) (bool, error) {
+	unlock := s.layerLocks.lock(chain)
+	defer unlock()
+	if _, err := s.Layer(chain); err == nil {
+		progress(jsonstream.Message{Status: "Already exists", ID: short})
+		return false, nil
+	}
+	progress(jsonstream.Message{Status: "Pulling fs layer", ID: short})
+	if err := s.putLayer(l, index, chain, parent, diffID, short, src, progress); err != nil {
+		return false, err
+	}
+	progress(jsonstream.Message{Status: "Pull complete", ID: short})
+	return true, nil
+}
+
+func (s *Store) putLayer(l v1.Layer, index int, id, parent string, diffID v1.Hash, short string, src source, progress Progress) error {
+	var (
+		rc   io.ReadCloser
+		size int64
+		err  error
+	)
+	if src == fromRegistry {
+		size, _ = l.Size()
+		rc, err = l.Compressed()
+	} else {
+		rc, err = l.Uncompressed()
+	}
 	if err != nil {
 		return fmt.Errorf("fetching layer %s: %w", short, err)
 	}
 	defer rc.Close()
 	pr := &progressReader{r: rc, total: size, id: short, progress: progress, status: "Downloading"}
-	_, _, err = s.PutLayer(id, parent, nil, "", false, &storage.LayerOptions{
-		UncompressedDigest: digest.Digest(diffID.String()),
-	}, pr)
+	// No UncompressedDigest: the store computes it from what it unpacks,
+	// and it is checked against the config's diff_id below.
+	layer, _, err := s.PutLayer(id, parent, nil, "", false, &storage.LayerOptions{}, pr)
+	if err == nil {
+		// Read the blob to its end: go-containerregistry checks its
+		// digest at EOF, which the unpacker may not have reached.
+		_, err = io.Copy(io.Discard, pr)
+		if err != nil {
+			s.DeleteLayer(id)
+			return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, err)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("extracting layer %s: %w", short, err)
+		if errors.Is(err, storage.ErrDuplicateID) {
+			return nil
+		}
+		return unpackError(l, short, err)
+	}
+	if got := layer.UncompressedDigest.String(); got != diffID.String() {
+		s.DeleteLayer(id)
+		if src == fromArchive {
+			return fmt.Errorf("invalid diffID for layer %d: expected %q, got %q", index, diffID.String(), got)
+		}
+		return fmt.Errorf("%w: layer %s (diff_id %s) unpacks to %s", ErrRootFSMismatch, short, diffID, got)
 	}
 	progress(jsonstream.Message{Status: "Download complete", ID: short})
 	return nil

@@ -47,6 +47,8 @@ type Store struct {
 	// Driver is the storage driver in use (overlay, fuse-overlayfs, vfs).
 	Driver string
 	mu     sync.Mutex // serializes name changes (tag, rmi, pull)
+	// layerLocks serialize the check-and-unpack of one layer (by chain ID).
+	layerLocks keyedLocks
 }
 
 // Options locate the store.

@@ -127,6 +127,9 @@ func (p *proc) prepare() error {
 	if err := os.Chdir(cwd); err != nil {
 		return &StartError{Code: 126, Msg: fmt.Sprintf("chdir to cwd (%q) set in config.json failed: %v", cwd, errors.Unwrap(err))}
 	}
+	if err := checkCwd(cwd); err != nil {
+		return err
+	}
 	if len(p.Args) == 0 {
 		return &StartError{Code: 125, Msg: "no command specified"}
 	}
@@ -164,7 +167,26 @@ func (p *proc) limit() error {
 			return fmt.Errorf("setting no_new_privs: %w", err)
 		}
 	}
-	return setIdentity(p.id)
+	if err := setIdentity(p.id); err != nil {
+		return err
+	}
+	return keepParentDeathSignal()
+}
+
+// keepParentDeathSignal sets the parent-death signal again, which a change
+// of user clears, and then checks that the monitor is still there: had it
+// died in between, nothing would kill this process.
+func keepParentDeathSignal() error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("setting the parent-death signal: %w", err)
+	}
+	// The monitor holds the read end of the sync pipe until the process
+	// has started: a pipe whose reader is gone polls as an error.
+	fds := []unix.PollFd{{Fd: initSyncFD, Events: unix.POLLOUT}}
+	if _, err := unix.Poll(fds, 0); err == nil && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
+		return errors.New("the container's monitor exited")
+	}
+	return nil
 }
 
 // exec replaces this process with the command; it returns only on failure.
@@ -172,7 +194,11 @@ func (p *proc) exec() error {
 	if err := p.limit(); err != nil {
 		return err
 	}
-	unix.CloseOnExec(initSyncFD)
+	// Nothing but stdio reaches the program: not the sync pipe, not
+	// anything this process inherited.
+	if err := CloseExecFrom(3); err != nil {
+		return err
+	}
 	err := unix.Exec(p.path, p.Args, p.Env)
 	return &StartError{Code: 126, Msg: fmt.Sprintf("exec: %q: %v", p.Args[0], err)}
 }

@@ -129,6 +129,9 @@ func (m *monitor) run(report func(readyMsg)) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
 		Setsid:     !m.spec.Tty,
+		// The container dies with its monitor: init is PID 1 of its pid
+		// namespace, so the kernel kills the rest with it.
+		Pdeathsig: syscall.SIGKILL,
 	}
 	if m.spec.NewNetNS {
 		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNET
@@ -170,7 +173,9 @@ func (m *monitor) run(report func(readyMsg)) error {
 	}
 	cmd.ExtraFiles = extra
 	childEnds = append(childEnds, syncW, goR)
-	if err := m.startInit(cmd); err != nil {
+	initDone := make(chan struct{})
+	defer close(initDone)
+	if err := m.startInit(cmd, initDone); err != nil {
 		return err
 	}
 	for _, f := range childEnds {
@@ -253,7 +258,9 @@ func (m *monitor) run(report func(readyMsg)) error {
 
 // startInit starts init, inside the container's network namespace when
 // the spec names one: setns on a locked thread, which the fork inherits.
-func (m *monitor) startInit(cmd *exec.Cmd) error {
+// That thread lives until done is closed: init's parent-death signal
+// fires when the thread that forked it exits, not the process.
+func (m *monitor) startInit(cmd *exec.Cmd, done <-chan struct{}) error {
 	if m.spec.NetNS == "" {
 		return cmd.Start()
 	}
@@ -272,7 +279,11 @@ func (m *monitor) startInit(cmd *exec.Cmd) error {
 			errc <- fmt.Errorf("joining network namespace %s: %w", m.spec.NetNS, err)
 			return
 		}
-		errc <- cmd.Start()
+		err = cmd.Start()
+		errc <- err
+		if err == nil {
+			<-done
+		}
 	}()
 	return <-errc
 }

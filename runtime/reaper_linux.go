@@ -25,7 +25,9 @@ func (p *proc) runAsInit() error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// The command must not hold the monitor's sync pipe open: its EOF says
 	// the command runs.
-	unix.CloseOnExec(initSyncFD)
+	if err := CloseExecFrom(3); err != nil {
+		return err
+	}
 	if err := cmd.Start(); err != nil {
 		return &StartError{Code: 126, Msg: "exec: " + err.Error()}
 	}

@@ -38,6 +38,14 @@ var commands = map[string]*command{}
 func register(name string, c *command) { commands[name] = c }
 
 func main() {
+	// Nothing this process inherited beyond stdio may reach the processes
+	// it starts (above all a container's): fds meant for a helper are
+	// read by it in-process, and fds skiff hands over are passed on
+	// purpose (ExtraFiles).
+	if err := runtime.CloseExecFrom(3); err != nil {
+		fmt.Fprintln(os.Stderr, "skiff:", err)
+		os.Exit(125)
+	}
 	// containers/storage re-executes this binary to unpack layers in a chroot.
 	if reexec.Init() {
 		return
