@@ -24,13 +24,23 @@ func setupRootfs(spec *Spec) error {
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind-mounting the rootfs: %w", err)
 	}
+	// Without a device cgroup, nodev is what keeps a container from
+	// opening a device node its image carries or that it makes itself
+	// (CAP_MKNOD): only the devices skiff bind-mounts into /dev work.
+	nodev := uintptr(unix.MS_NODEV)
+	if spec.Privileged {
+		nodev = 0
+	}
+	if err := remountWith(root, nodev); err != nil {
+		return fmt.Errorf("remounting the rootfs nodev: %w", err)
+	}
 	if err := mountProc(root); err != nil {
 		return err
 	}
 	if err := mountSys(root); err != nil {
 		return err
 	}
-	if err := mountDev(root, spec.ShmSize, spec.Privileged); err != nil {
+	if err := mountDev(root, spec.ShmSize, spec.Privileged, nodev); err != nil {
 		return err
 	}
 	if !spec.Privileged {
@@ -39,7 +49,7 @@ func setupRootfs(spec *Spec) error {
 		}
 	}
 	for _, m := range spec.Mounts {
-		if err := mountOne(root, m); err != nil {
+		if err := mountOne(root, m, nodev); err != nil {
 			return err
 		}
 	}
@@ -47,7 +57,7 @@ func setupRootfs(spec *Spec) error {
 		return err
 	}
 	if spec.ReadonlyRootfs {
-		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		if err := remountWith("/", unix.MS_RDONLY); err != nil {
 			return fmt.Errorf("remounting / read-only: %w", err)
 		}
 	}
@@ -96,12 +106,14 @@ func mountSys(root string) error {
 
 // mountDev makes the container's /dev: a tmpfs with the standard nodes,
 // or with privileged every device of the host.
-func mountDev(root string, shmSize int64, privileged bool) error {
+func mountDev(root string, shmSize int64, privileged bool, nodev uintptr) error {
 	dev, err := mkdirIn(root, "/dev")
 	if err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+	// The nodes below are bind mounts of the host's: they work on a nodev
+	// /dev, where a node made with mknod does not.
+	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME|nodev, "mode=755,size=65536k"); err != nil {
 		return fmt.Errorf("mounting /dev: %w", err)
 	}
 	nodes := devices
@@ -167,14 +179,15 @@ var propagationFlags = map[string]uintptr{
 	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
 }
 
-// mountOne mounts m below root: a bind mount or a tmpfs.
-func mountOne(root string, m Mount) error {
+// mountOne mounts m below root: a bind mount or a tmpfs. nodev is
+// MS_NODEV for an unprivileged container, or 0.
+func mountOne(root string, m Mount, nodev uintptr) error {
 	if m.Type == "tmpfs" {
 		target, err := mkdirIn(root, m.Destination)
 		if err != nil {
 			return err
 		}
-		flags := m.Flags
+		flags := m.Flags | nodev
 		if m.ReadOnly {
 			flags |= unix.MS_RDONLY
 		}
@@ -183,10 +196,10 @@ func mountOne(root string, m Mount) error {
 		}
 		return nil
 	}
-	return bindMount(root, m)
+	return bindMount(root, m, nodev)
 }
 
-func bindMount(root string, m Mount) error {
+func bindMount(root string, m Mount, nodev uintptr) error {
 	target, err := securePath(root, m.Destination)
 	if err != nil {
 		return err
@@ -214,9 +227,13 @@ func bindMount(root string, m Mount) error {
 	if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind-mounting %s on %s: %w", m.Source, m.Destination, err)
 	}
+	var add uintptr = nodev
 	if m.ReadOnly {
-		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("remounting %s read-only: %w", m.Destination, err)
+		add |= unix.MS_RDONLY
+	}
+	if add != 0 {
+		if err := remountWith(target, add); err != nil {
+			return fmt.Errorf("remounting %s: %w", m.Destination, err)
 		}
 	}
 	prop := m.Propagation
@@ -263,4 +280,31 @@ func hostDevices() []string {
 		}
 	}
 	return out
+}
+
+// statfsFlags maps statfs(2)'s ST_* mount flags to mount(2)'s MS_* ones.
+var statfsFlags = []struct{ st, ms uintptr }{
+	{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID},
+	{unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+	{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+	{unix.ST_RELATIME, unix.MS_RELATIME},
+}
+
+// remountWith adds flags to the bind mount at target and keeps those it
+// has: a remount sets every per-mount flag, and a user namespace may not
+// clear the ones its mounts were locked with.
+func remountWith(target string, flags uintptr) error {
+	if flags == 0 {
+		return nil
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(target, &st); err != nil {
+		return err
+	}
+	for _, f := range statfsFlags {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
 }

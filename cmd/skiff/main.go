@@ -41,10 +41,14 @@ func main() {
 	// Nothing this process inherited beyond stdio may reach the processes
 	// it starts (above all a container's): fds meant for a helper are
 	// read by it in-process, and fds skiff hands over are passed on
-	// purpose (ExtraFiles).
-	if err := runtime.CloseExecFrom(3); err != nil {
-		fmt.Fprintln(os.Stderr, "skiff:", err)
-		os.Exit(125)
+	// purpose (ExtraFiles). rootlesskit's child is the exception: it
+	// passes its pipes on across exec, and its parent (an engine that did
+	// this) gave it nothing else.
+	if !userns.IsChild() {
+		if err := runtime.CloseExecFrom(3); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff:", err)
+			os.Exit(125)
+		}
 	}
 	// containers/storage re-executes this binary to unpack layers in a chroot.
 	if reexec.Init() {

@@ -57,8 +57,8 @@ func HostileCorpus(base v1.Image, canary string) ([]Hostile, error) {
 		{"whiteout-dotdot", "bin/.wh...", []*entry{reg("bin/.wh...", "")}},
 		{"whiteout-dot", ".wh..", []*entry{reg(".wh..", "")}},
 		{"device", "", []*entry{
-			{hdr: tar.Header{Typeflag: tar.TypeBlock, Name: "dev/sda-evil", Mode: 0o666, Devmajor: 8, Devminor: 0}},
-			{hdr: tar.Header{Typeflag: tar.TypeChar, Name: "dev/mem-evil", Mode: 0o666, Devmajor: 1, Devminor: 1}},
+			{hdr: tar.Header{Typeflag: tar.TypeBlock, Name: "sda-evil", Mode: 0o666, Devmajor: 8, Devminor: 0}},
+			{hdr: tar.Header{Typeflag: tar.TypeChar, Name: "mem-evil", Mode: 0o666, Devmajor: 1, Devminor: 1}},
 		}},
 	}
 	var out []Hostile
