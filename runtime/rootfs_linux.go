@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -35,6 +36,10 @@ func setupRootfs(spec *Spec) error {
 		return fmt.Errorf("remounting the rootfs nodev: %w", err)
 	}
 	if err := mountProc(root); err != nil {
+		return err
+	}
+	// Before /proc/sys becomes read-only (maskPaths).
+	if err := writeSysctls(root, spec.Sysctls); err != nil {
 		return err
 	}
 	if err := mountSys(root); err != nil {
@@ -307,4 +312,23 @@ func remountWith(target string, flags uintptr) error {
 		}
 	}
 	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
+}
+
+// writeSysctls sets kernel parameters in the container's namespaces
+// through its /proc/sys. The engine has checked that each is namespaced.
+func writeSysctls(root string, sysctls map[string]string) error {
+	for k, v := range sysctls {
+		rel := strings.ReplaceAll(k, ".", "/")
+		if strings.Contains(k, "/") || strings.Contains(k, "..") {
+			return fmt.Errorf("invalid sysctl %q", k)
+		}
+		p, err := securePath(root, "/proc/sys/"+rel)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+			return fmt.Errorf("setting sysctl %s=%s: %w", k, v, err)
+		}
+	}
+	return nil
 }
