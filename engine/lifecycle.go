@@ -506,15 +506,19 @@ func (e *Engine) startLocked(c *ctr) error {
 	for _, attach := range pending {
 		attach(proc)
 	}
+	// Held before the command starts: init waits for Release, so the pid
+	// cannot have been reused.
+	if h, err := runtime.OpenHandle(proc.Pid); err == nil {
+		c.mu.Lock()
+		c.init = h
+		c.mu.Unlock()
+	} else {
+		e.log.Printf("container %s: %v", c.rec.ID, err)
+	}
 	if err := proc.Release(); err != nil {
 		syscall.Kill(proc.Pid, syscall.SIGKILL)
 	}
-	h, herr := runtime.OpenHandle(proc.Pid)
-	if herr != nil {
-		e.log.Printf("container %s: %v", c.rec.ID, herr)
-	}
 	c.mu.Lock()
-	c.init = h
 	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid, StartedAt: time.Now().UTC()}
 	c.save()
 	c.notify()
