@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/skiff-dev/skiff/hack/testimages"
+	"github.com/skiff-dev/skiff/runtime"
 )
 
 // userDir makes a directory that the env's user owns, below the env.
@@ -112,22 +113,12 @@ func containerPids(pid int) []int {
 		if err != nil {
 			continue
 		}
-		if x, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", p)); err == nil && x == ns && !gone(p) {
+		if x, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", p)); err == nil && x == ns && !runtime.Gone(p) {
 			out = append(out, p)
 		}
 	}
 	sort.Ints(out)
 	return out
-}
-
-// gone reports that pid is no live process (absent, or a zombie).
-func gone(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
 }
 
 // monitorOf finds the monitor process of container id.
@@ -207,7 +198,7 @@ func TestMonitorKilled(t *testing.T) {
 			t.Errorf("after its monitor was killed the container is %q, want exited", status)
 		}
 		for _, p := range procs {
-			if !gone(p) {
+			if !runtime.Gone(p) {
 				t.Errorf("process %d of the container outlived its monitor", p)
 			}
 		}

@@ -124,14 +124,7 @@ func withEntries(base v1.Image, what string, entries []*entry) (v1.Image, error)
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	layer, err := bytesLayer(buf.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	return mutate.Append(base, mutate.Addendum{
-		Layer:   layer,
-		History: v1.History{Created: v1.Time{Time: Created}, CreatedBy: "skiff hack/testimages: hostile " + what},
-	})
+	return appendLayer(base, buf.Bytes(), "skiff hack/testimages: hostile "+what)
 }
 
 func dirOf(p string) string {

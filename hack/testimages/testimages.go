@@ -150,16 +150,18 @@ func WithFile(base v1.Image, path string, content []byte, mode int64, uid, gid i
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	layer, err := bytesLayer(buf.Bytes())
+	return appendLayer(base, buf.Bytes(), fmt.Sprintf("testimages.WithFile /%s %o %d:%d", name, mode, uid, gid))
+}
+
+// appendLayer is base plus the layer layerTar (an uncompressed tar).
+func appendLayer(base v1.Image, layerTar []byte, createdBy string) (v1.Image, error) {
+	layer, err := bytesLayer(layerTar)
 	if err != nil {
 		return nil, err
 	}
 	return mutate.Append(base, mutate.Addendum{
-		Layer: layer,
-		History: v1.History{
-			Created:   v1.Time{Time: Created},
-			CreatedBy: fmt.Sprintf("testimages.WithFile /%s %o %d:%d", name, mode, uid, gid),
-		},
+		Layer:   layer,
+		History: v1.History{Created: v1.Time{Time: Created}, CreatedBy: createdBy},
 	})
 }
 
