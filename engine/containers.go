@@ -70,8 +70,8 @@ func (e *Engine) container(w http.ResponseWriter, r *http.Request) (*ctr, bool) 
 
 func (e *Engine) postContainersCreate(w http.ResponseWriter, r *http.Request) {
 	var req container.CreateRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
 		return
 	}
 	c, err := e.create(r.URL.Query().Get("name"), &req)

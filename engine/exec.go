@@ -34,8 +34,8 @@ func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req container.ExecCreateRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
 		return
 	}
 	if len(req.Cmd) == 0 {
@@ -106,7 +106,7 @@ func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
 	var req container.ExecStartRequest
 	if r.ContentLength != 0 {
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-			writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+			writeError(w, decodeError(err))
 			return
 		}
 	}

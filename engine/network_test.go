@@ -33,3 +33,42 @@ func TestHostPortRange(t *testing.T) {
 		}
 	}
 }
+
+func TestAddressableName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"web": true, "x/y": true, "a b": true, "%2e": true, "a..b": true, "...": true, ".x": true, "x.": true,
+		"a/b/c": true, "create": true,
+		"..": false, ".": false, "../x": false, "x/..": false, "x/../y": false, "./x": false,
+		"x/": false, "/x": false, "x//y": false, "/": false,
+	} {
+		if err := addressableName(name); (err == nil) != ok {
+			t.Errorf("%q: %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+func TestCheckMTU(t *testing.T) {
+	tests := []struct{ v, want string }{
+		{"1500", ""}, {"0", ""}, {"68", ""}, {"65536", ""},
+		// Docker's bridge driver's messages.
+		{"-5", "invalid MTU number: -5"},
+		{"abc", `failed to parse com.docker.network.driver.mtu value: abc (strconv.Atoi: parsing "abc": invalid syntax)`},
+		{"", `failed to parse com.docker.network.driver.mtu value:  (strconv.Atoi: parsing "": invalid syntax)`},
+	}
+	for _, tt := range tests {
+		err := checkMTU(map[string]string{mtuOption: tt.v})
+		if got := errString(err); got != tt.want {
+			t.Errorf("mtu %q: %q, want %q", tt.v, got, tt.want)
+		}
+	}
+	if err := checkMTU(nil); err != nil {
+		t.Error(err)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,11 +1,12 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,8 +101,8 @@ func (e *Engine) getNetwork(w http.ResponseWriter, r *http.Request) {
 
 func (e *Engine) postNetworksCreate(w http.ResponseWriter, r *http.Request) {
 	var req network.CreateRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errInvalid(err))
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
 		return
 	}
 	n, err := e.createNetwork(&req)
@@ -115,6 +116,12 @@ func (e *Engine) postNetworksCreate(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) createNetwork(req *network.CreateRequest) (_ *netslirp.Network, err error) {
 	if req.Name == "" {
 		return nil, errInvalid(errors.New("network name must not be empty"))
+	}
+	if err := addressableName(req.Name); err != nil {
+		return nil, errInvalid(err)
+	}
+	if err := checkMTU(req.Options); err != nil {
+		return nil, errInvalid(err)
 	}
 	if req.EnableIPv6 != nil && *req.EnableIPv6 {
 		return nil, errInvalid(errors.New("IPv6 networks are not supported by skiff yet"))
@@ -242,8 +249,8 @@ func (e *Engine) postNetworkMembership(connect bool) http.HandlerFunc {
 			EndpointConfig *network.EndpointSettings
 			Force          bool
 		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeError(w, errInvalid(err))
+		if err := decodeJSON(r, &req); err != nil {
+			writeError(w, err)
 			return
 		}
 		c, err := e.lookup(req.Container)
@@ -379,3 +386,34 @@ func parseUntil(v string) (time.Time, error) {
 	}
 	return parseTime(v)
 }
+
+// addressableName refuses a network name that no Docker client can name
+// in a URL: clients join "/networks/" and the name as a path, which
+// drops "." and ".." segments, empty ones and a trailing slash (Docker
+// makes such a network and then cannot remove it by name). Any other
+// name, slashes included, works in every route.
+func addressableName(name string) error {
+	if p := "/networks/" + name; path.Clean(p) != p {
+		return fmt.Errorf("invalid network name %q: a name cannot hold \".\" or \"..\" path segments, \"//\", or begin or end with \"/\"", name)
+	}
+	return nil
+}
+
+// checkMTU is Docker's bridge driver's check of the
+// com.docker.network.driver.mtu option (0 is the default).
+func checkMTU(options map[string]string) error {
+	v, ok := options[mtuOption]
+	if !ok {
+		return nil
+	}
+	mtu, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("failed to parse %s value: %v (%s)", mtuOption, v, err)
+	}
+	if mtu < 0 {
+		return fmt.Errorf("invalid MTU number: %d", mtu)
+	}
+	return nil
+}
+
+const mtuOption = "com.docker.network.driver.mtu"

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -169,8 +168,8 @@ func (e *Engine) postContainerUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req container.UpdateConfig
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
 		return
 	}
 	c.mu.Lock()

@@ -1,7 +1,12 @@
 package engine
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -44,10 +49,10 @@ func (e *Engine) routes() http.Handler {
 	mux.HandleFunc("GET /networks", e.getNetworks)
 	mux.HandleFunc("POST /networks/create", e.postNetworksCreate)
 	mux.HandleFunc("POST /networks/prune", e.postNetworksPrune)
-	mux.HandleFunc("GET /networks/{id}", e.getNetwork)
-	mux.HandleFunc("DELETE /networks/{id}", e.deleteNetwork)
-	mux.HandleFunc("POST /networks/{id}/connect", e.postNetworkMembership(true))
-	mux.HandleFunc("POST /networks/{id}/disconnect", e.postNetworkMembership(false))
+	// Network names may hold slashes (as Docker's): /networks/{name},
+	// /networks/{name}/connect and /networks/{name}/disconnect are
+	// matched on the escaped path.
+	mux.HandleFunc("/networks/", e.networkByName)
 
 	mux.HandleFunc("GET /volumes", e.getVolumes)
 	mux.HandleFunc("POST /volumes/create", e.postVolumesCreate)
@@ -66,13 +71,109 @@ func (e *Engine) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if loc := versionPrefix.FindStringIndex(r.URL.Path); loc != nil {
 			r.URL.Path = r.URL.Path[loc[1]-1:]
+			// The escaped form keeps what the client escaped (a
+			// name's %2F), without the prefix, which has nothing
+			// to escape.
+			raw := r.URL.RawPath
 			r.URL.RawPath = ""
+			if rl := versionPrefix.FindStringIndex(raw); rl != nil {
+				r.URL.RawPath = raw[rl[1]-1:]
+			}
 		}
 		w.Header().Set("Server", "skiff/"+Version)
 		w.Header().Set("Api-Version", APIVersion)
 		w.Header().Set("Ostype", "linux")
+		// As Docker: an unknown path or method is a 404 with a JSON
+		// message.
+		if _, pattern := mux.Handler(r); pattern == "" {
+			writeError(w, errNotFound(errPageNotFound))
+			return
+		}
+		if !uploadRoute(r) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// maxJSONBody caps a request body other than an upload: 1 MiB holds any
+// sane container, network or volume configuration.
+const maxJSONBody = 1 << 20
+
+// uploadRoute reports a request whose body is a tar stream (image load
+// and import, build, archive upload), which is not capped.
+func uploadRoute(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/images/load" || p == "/images/create" || p == "/build" ||
+		r.Method == http.MethodPut && strings.HasPrefix(p, "/containers/") && strings.HasSuffix(p, "/archive")
+}
+
+// decodeJSON reads a request's JSON body into v: a body over the cap is
+// 413, bad JSON 400, both with Docker's JSON message.
+func decodeJSON(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+// decodeError is the answer to a body that did not decode.
+func decodeError(err error) error {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &apiError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body too large: the limit is %d bytes", tooBig.Limit)}
+	case errors.Is(err, io.EOF):
+		return errInvalid(errors.New("invalid JSON: got EOF while reading request body"))
+	}
+	return errInvalid(fmt.Errorf("invalid JSON: %w", err))
+}
+
+// networkByName answers the routes of one network: /networks/{name},
+// /networks/{name}/connect and /networks/{name}/disconnect.
+func (e *Engine) networkByName(w http.ResponseWriter, r *http.Request) {
+	name, verb, ok := networkRoute(r.Method, r.URL.EscapedPath())
+	if !ok {
+		writeError(w, errNotFound(errPageNotFound))
+		return
+	}
+	r.SetPathValue("id", name)
+	switch verb {
+	case "get":
+		e.getNetwork(w, r)
+	case "delete":
+		e.deleteNetwork(w, r)
+	default:
+		e.postNetworkMembership(verb == "connect")(w, r)
+	}
+}
+
+// networkRoute reads a request for one network from its escaped path,
+// whose segments after /networks/ are the network's name, slashes and
+// all (as Docker's {id:.*}), less /connect or /disconnect for a POST. The
+// verb is get, delete, connect or disconnect.
+func networkRoute(method, escaped string) (name, verb string, ok bool) {
+	rest, ok := strings.CutPrefix(escaped, "/networks/")
+	if !ok {
+		return "", "", false
+	}
+	switch {
+	case method == http.MethodGet:
+		verb = "get"
+	case method == http.MethodDelete:
+		verb = "delete"
+	case method == http.MethodPost && strings.HasSuffix(rest, "/connect"):
+		rest, verb = strings.TrimSuffix(rest, "/connect"), "connect"
+	case method == http.MethodPost && strings.HasSuffix(rest, "/disconnect"):
+		rest, verb = strings.TrimSuffix(rest, "/disconnect"), "disconnect"
+	default:
+		return "", "", false
+	}
+	name, err := url.PathUnescape(rest)
+	if err != nil || name == "" {
+		return "", "", false
+	}
+	return name, verb, true
 }
 
 func (e *Engine) imageByName(w http.ResponseWriter, r *http.Request) {

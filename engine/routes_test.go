@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	goruntime "runtime"
+	"strings"
 	"testing"
 )
 
@@ -116,8 +117,13 @@ func TestRoutesUnknown(t *testing.T) {
 		// Not a version prefix: not stripped.
 		{"GET", "/vX/_ping", http.StatusNotFound},
 		{"GET", "/1.41/_ping", http.StatusNotFound},
-		{"POST", "/_ping", http.StatusMethodNotAllowed},
+		// An unknown method is Docker's 404 too, not a 405.
+		{"POST", "/_ping", http.StatusNotFound},
+		{"PATCH", "/v1.41/containers/json", http.StatusNotFound},
+		{"BREW", "/containers/x/kill", http.StatusNotFound},
 		{"PUT", "/images/busybox/json", http.StatusNotFound},
+		{"PUT", "/networks/x", http.StatusNotFound},
+		{"POST", "/networks/x/bogus", http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
@@ -125,9 +131,16 @@ func TestRoutesUnknown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s %s: status = %d, want %d", tt.method, tt.path, resp.StatusCode, tt.want)
+		}
+		// Docker's body: {"message":"page not found"}.
+		var msg struct{ Message string }
+		if err := json.Unmarshal(body, &msg); err != nil || msg.Message != "page not found" ||
+			resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: body %q (%s), want Docker's JSON message", tt.method, tt.path, body, resp.Header.Get("Content-Type"))
 		}
 		if resp.Header.Get("Api-Version") != "1.41" {
 			t.Errorf("%s %s: Api-Version = %q, want 1.41 on every answer", tt.method, tt.path, resp.Header.Get("Api-Version"))
@@ -146,5 +159,77 @@ func TestVersionPrefixStripped(t *testing.T) {
 	}
 	if rec.Body.String() != "OK" {
 		t.Errorf("body = %q, want OK", rec.Body.String())
+	}
+}
+
+// TestNetworkNameRoutes: a network's name reaches its handlers unescaped,
+// slashes and all.
+func TestNetworkNameRoutes(t *testing.T) {
+	tests := []struct {
+		method, escaped, wantName, wantVerb string
+	}{
+		{"GET", "/networks/web", "web", "get"},
+		{"GET", "/networks/x/y", "x/y", "get"},
+		{"DELETE", "/networks/x%2Fy", "x/y", "delete"},
+		{"DELETE", "/networks/..%2Fx", "../x", "delete"},
+		{"GET", "/networks/a%20b", "a b", "get"},
+		{"GET", "/networks/%252e", "%2e", "get"},
+		{"GET", "/networks/connect", "connect", "get"},
+		{"POST", "/networks/x/y/connect", "x/y", "connect"},
+		{"POST", "/networks/x%2Fdisconnect/disconnect", "x/disconnect", "disconnect"},
+		{"POST", "/networks/x/rename", "", ""},
+		{"PUT", "/networks/x", "", ""},
+		{"GET", "/networks/%zz", "", ""},
+		{"POST", "/networks//connect", "", ""},
+	}
+	for _, tt := range tests {
+		name, verb, ok := networkRoute(tt.method, tt.escaped)
+		if name != tt.wantName || verb != tt.wantVerb || ok != (tt.wantVerb != "") {
+			t.Errorf("%s %s: %q %q %v, want %q %q", tt.method, tt.escaped, name, verb, ok, tt.wantName, tt.wantVerb)
+		}
+	}
+}
+
+// TestEscapedPathKept: stripping the version prefix keeps what the client
+// escaped, so that %2F in a name is not taken for a separator.
+func TestEscapedPathKept(t *testing.T) {
+	h := (&Engine{}).routes()
+	for path, want := range map[string]string{
+		"/v1.41/nope/x%2Fy": "/nope/x%2Fy",
+		"/v1.41/nope/a%20b": "/nope/a%20b",
+		"/v1.41/nope/plain": "/nope/plain",
+	} {
+		req := httptest.NewRequest("GET", path, nil)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if got := req.URL.EscapedPath(); got != want {
+			t.Errorf("%s: escaped path %q, want %q", path, got, want)
+		}
+	}
+}
+
+// TestBodyCap: a JSON body over 1 MiB is refused with 413 and Docker's
+// JSON message, before the engine holds it.
+func TestBodyCap(t *testing.T) {
+	h := (&Engine{}).routes()
+	big := `{"Image":"busybox","Env":["A=` + strings.Repeat("x", 2<<20) + `"]}`
+	req := httptest.NewRequest("POST", "/v1.41/containers/create", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var msg struct{ Message string }
+	if rec.Code != http.StatusRequestEntityTooLarge || json.Unmarshal(rec.Body.Bytes(), &msg) != nil ||
+		!strings.Contains(msg.Message, "request body too large") {
+		t.Errorf("status %d, body %q; want 413 with a JSON message", rec.Code, rec.Body.String())
+	}
+	// Uploads are not capped.
+	for _, p := range []string{"/images/load", "/v1.41/images/load", "/images/create", "/build"} {
+		req := httptest.NewRequest("POST", p, nil)
+		req.URL.Path = versionPrefix.ReplaceAllString(req.URL.Path, "/")
+		if !uploadRoute(req) {
+			t.Errorf("%s: capped", p)
+		}
+	}
+	if uploadRoute(httptest.NewRequest("POST", "/containers/create", nil)) {
+		t.Error("create is not capped")
 	}
 }

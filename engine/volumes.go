@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,8 +42,8 @@ func volumeErr(err error) error {
 
 func (e *Engine) postVolumesCreate(w http.ResponseWriter, r *http.Request) {
 	var req volume.CreateRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errInvalid(fmt.Errorf("invalid JSON: %w", err)))
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
 		return
 	}
 	if req.Driver != "" && req.Driver != "local" {
