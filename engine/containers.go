@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,18 +158,25 @@ func (e *Engine) postContainerRestart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
+	ref := r.PathValue("id")
+	if err := e.kill(ref, r.URL.Query().Get("signal")); err != nil {
+		// As Docker's router: every kill error names the container.
+		writeError(w, &apiError{statusOf(err), fmt.Errorf("cannot kill container: %s: %w", ref, err)})
 		return
 	}
-	sig := syscall.SIGKILL
-	if s := r.URL.Query().Get("signal"); s != "" {
-		parsed, err := signal.ParseSignal(s)
-		if err != nil {
-			writeError(w, errInvalid(err))
-			return
-		}
-		sig = parsed
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// kill sends sigName (SIGKILL when empty) to the container, checking the
+// signal first as Docker does.
+func (e *Engine) kill(ref, sigName string) error {
+	sig, err := parseKillSignal(sigName)
+	if err != nil {
+		return err
+	}
+	c, err := e.lookup(ref)
+	if err != nil {
+		return err
 	}
 	c.mu.Lock()
 	if c.running() {
@@ -176,11 +184,23 @@ func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
 		c.save()
 	}
 	c.mu.Unlock()
-	if err := e.signal(c, sig); err != nil {
-		writeError(w, err)
-		return
+	return e.signal(c, sig)
+}
+
+// parseKillSignal reads kill's signal: a name or a number the kernel
+// knows, with Docker's messages.
+func parseKillSignal(s string) (syscall.Signal, error) {
+	if s == "" {
+		return syscall.SIGKILL, nil
 	}
-	w.WriteHeader(http.StatusNoContent)
+	sig, err := signal.ParseSignal(s)
+	if err != nil {
+		return 0, errInvalid(err)
+	}
+	if !signal.ValidSignalForPlatform(sig) {
+		return 0, errInvalid(fmt.Errorf("the %s daemon does not support signal %d", goruntime.GOOS, sig))
+	}
+	return sig, nil
 }
 
 func (e *Engine) deleteContainer(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -250,6 +251,34 @@ func TestFormatTime(t *testing.T) {
 	for _, tt := range tests {
 		if got := formatTime(tt.in); got != tt.want {
 			t.Errorf("formatTime(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseKillSignal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want syscall.Signal
+		err  string
+	}{
+		{"", syscall.SIGKILL, ""},
+		{"TERM", syscall.SIGTERM, ""},
+		{"SIGUSR1", syscall.SIGUSR1, ""},
+		{"9", syscall.SIGKILL, ""},
+		{"64", 64, ""},
+		// Docker's messages (moby daemon/kill.go, moby/sys/signal).
+		{"999", 0, "the linux daemon does not support signal 999"},
+		{"-1", 0, "the linux daemon does not support signal -1"},
+		{"0", 0, "invalid signal: 0"},
+		{"FOO", 0, "invalid signal: FOO"},
+	}
+	for _, tt := range tests {
+		got, err := parseKillSignal(tt.in)
+		if msg := errString(err); msg != tt.err || got != tt.want {
+			t.Errorf("%q: %d %q, want %d %q", tt.in, got, msg, tt.want, tt.err)
+		}
+		if err != nil && statusOf(err) != 400 {
+			t.Errorf("%q: status %d, want 400", tt.in, statusOf(err))
 		}
 	}
 }

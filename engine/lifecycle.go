@@ -807,7 +807,11 @@ func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
 	if timeout != nil {
 		wait = *timeout
 	}
-	if err := e.signal(c, sig); err != nil {
+	// As Docker: a stop signal the kernel refuses (stop -s 999) is not
+	// an error; SIGKILL follows after two seconds.
+	if !signal.ValidSignalForPlatform(sig) {
+		wait = 2
+	} else if err := e.signal(c, sig); err != nil {
 		return err
 	}
 	if wait >= 0 {
