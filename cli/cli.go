@@ -45,6 +45,10 @@ func flagError(flag, value string, err error) error {
 	return &FlagError{Flag: flag, Value: value, Err: err}
 }
 
+// NewFlagError is the error of a flag that refuses value: flag as docker
+// names it ("-m, --memory", "--cpus").
+func NewFlagError(flag, value string, err error) error { return flagError(flag, value, err) }
+
 // CLI is one invocation's connection and streams.
 type CLI struct {
 	API *client.Client

@@ -13,6 +13,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // NetworkOptions are the network flags of run and create, as given.
@@ -48,8 +49,13 @@ type NetworkOptions struct {
 // --network was given; a single network given without options has none.
 func (o NetworkOptions) Apply(cfg *container.Config, hc *container.HostConfig) (*network.NetworkingConfig, error) {
 	for _, l := range o.Links {
-		if err := validateLink(l); err != nil {
+		if _, _, err := opts.ParseLink(l); err != nil {
 			return nil, flagError("--link", l, err)
+		}
+	}
+	for _, a := range o.Aliases {
+		if err := opts.NoControl("alias", a); err != nil {
+			return nil, flagError("--network-alias", a, err)
 		}
 	}
 	hc.Links = o.Links
@@ -69,10 +75,16 @@ func (o NetworkOptions) Apply(cfg *container.Config, hc *container.HostConfig) (
 		}
 		hc.DNSSearch = append(hc.DNSSearch, v)
 	}
-	hc.DNSOptions = append([]string{}, o.DNSOptions...)
+	hc.DNSOptions = []string{}
+	for _, d := range o.DNSOptions {
+		if err := opts.NoControl("dns-option", d); err != nil {
+			return nil, flagError("--dns-option", d, err)
+		}
+		hc.DNSOptions = append(hc.DNSOptions, d)
+	}
 	hc.ExtraHosts = nil
 	for _, h := range o.ExtraHosts {
-		v, err := validateExtraHost(h)
+		v, err := opts.ValidateExtraHost(h)
 		if err != nil {
 			return nil, flagError("--add-host", h, err)
 		}
@@ -148,6 +160,9 @@ func parseAttachment(v string) (attachment, error) {
 		case "name":
 			a.target = val
 		case "alias":
+			if err := opts.NoControl("alias", val); err != nil {
+				return attachment{}, err
+			}
 			a.aliases = append(a.aliases, val)
 		case "ip":
 			if a.ipv4, err = netip.ParseAddr(val); err != nil {
@@ -321,17 +336,6 @@ func (a attachment) endpoint() (*network.EndpointSettings, error) {
 	return ep, nil
 }
 
-// validateLink is docker's check of a --link: NAME or NAME:ALIAS.
-func validateLink(l string) error {
-	if l == "" {
-		return errors.New("empty string specified for links")
-	}
-	if strings.Count(l, ":") > 1 {
-		return errors.New("bad format for links: " + l)
-	}
-	return nil
-}
-
 var (
 	dnsAlpha  = regexp.MustCompile(`[a-zA-Z]`)
 	dnsDomain = regexp.MustCompile(`^(:?(:?[a-zA-Z0-9]|(:?[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))(:?\.(:?[a-zA-Z0-9]|(:?[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])))*)\.?\s*$`)
@@ -350,26 +354,4 @@ func validateDNSSearch(v string) (string, error) {
 		return m[1], nil
 	}
 	return "", fmt.Errorf("%s is not a valid domain", v)
-}
-
-// validateExtraHost is docker's check of an --add-host, NAME:IP or
-// NAME=IP (IPv6 may be in brackets, IP may be host-gateway); it returns
-// NAME:IP, the form the API takes.
-func validateExtraHost(v string) (string, error) {
-	name, ip, ok := strings.Cut(v, "=")
-	if !ok {
-		name, ip, ok = strings.Cut(v, ":")
-	}
-	if !ok || name == "" || strings.Contains(name, ":") {
-		return "", fmt.Errorf("bad format for add-host: %q", v)
-	}
-	if ip != "host-gateway" {
-		if len(ip) > 2 && ip[0] == '[' && ip[len(ip)-1] == ']' {
-			ip = ip[1 : len(ip)-1]
-		}
-		if net.ParseIP(strings.TrimSpace(ip)) == nil {
-			return "", fmt.Errorf("invalid IP address in add-host: %q", ip)
-		}
-	}
-	return name + ":" + ip, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // NetworkCreateOptions are `skiff network create`'s flags, as given.
@@ -403,8 +404,13 @@ func (o NetworkConnectOptions) Endpoint() (*network.EndpointSettings, error) {
 		ep.Aliases = []string{}
 	}
 	for _, l := range o.Links {
-		if err := validateLink(l); err != nil {
+		if _, _, err := opts.ParseLink(l); err != nil {
 			return nil, flagError("--link", l, err)
+		}
+	}
+	for _, a := range o.Aliases {
+		if err := opts.NoControl("alias", a); err != nil {
+			return nil, flagError("--alias", a, err)
 		}
 	}
 	var err error

@@ -26,7 +26,11 @@ func init() {
 		run: withCLI(func(ctx context.Context, c *cli.CLI, args []string) error {
 			var env []string
 			for _, e := range xo.Env {
-				env = append(env, expandEnv(e)...)
+				vars, err := expandEnv(e)
+				if err != nil {
+					return err
+				}
+				env = append(env, vars...)
 			}
 			xo.Env = env
 			return c.Exec(ctx, args[0], args[1:], xo)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/blkiodev"
 	"github.com/moby/moby/api/types/container"
 	"github.com/skiff-dev/skiff/cli"
+	"github.com/skiff-dev/skiff/opts"
 	"github.com/spf13/pflag"
 )
 
@@ -46,30 +48,34 @@ func (f *resourceFlags) register(fs *pflag.FlagSet, withDevices bool) {
 	}
 }
 
-func memBytes(flag, v string) (int64, error) {
-	if v == "" {
+// memBytes reads a size flag as docker's MemBytes does; --memory-swap
+// also takes -1 (unlimited). A flag not given is 0; one given empty is
+// refused.
+func memBytes(fs *pflag.FlagSet, flag, v string) (int64, error) {
+	if !fs.Changed(flag) {
 		return 0, nil
 	}
 	if v == "-1" && flag == "memory-swap" {
 		return -1, nil
 	}
-	n, err := units.RAMInBytes(v)
+	n, err := opts.ParseSize(v)
 	if err != nil {
-		return 0, fmt.Errorf("invalid argument %q for \"--%s\" flag: %v", v, flag, err)
+		return 0, cli.NewFlagError(flagName(fs, flag), v, err)
 	}
 	return n, nil
 }
 
-// nanoCPUs parses --cpus as docker does (a decimal, at most 9 places).
-func nanoCPUs(v string) (int64, error) {
-	if v == "" {
+// nanoCPUs parses --cpus as docker does (a rational number, in
+// billionths of a CPU).
+func nanoCPUs(fs *pflag.FlagSet, v string) (int64, error) {
+	if !fs.Changed("cpus") {
 		return 0, nil
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 {
-		return 0, fmt.Errorf("invalid argument %q for \"--cpus\" flag: failed to parse %s as a rational number", v, v)
+	n, err := opts.ParseCPUs(v)
+	if err != nil {
+		return 0, cli.NewFlagError("--cpus", v, err)
 	}
-	return int64(f*1e9 + 0.5), nil
+	return n, nil
 }
 
 func throttles(flag string, vals []string, iops bool) ([]*blkiodev.ThrottleDevice, error) {
@@ -97,16 +103,16 @@ func throttles(flag string, vals []string, iops bool) ([]*blkiodev.ThrottleDevic
 func (f *resourceFlags) resources(fs *pflag.FlagSet) (container.Resources, error) {
 	var r container.Resources
 	var err error
-	if r.Memory, err = memBytes("memory", f.memory); err != nil {
+	if r.Memory, err = memBytes(fs, "memory", f.memory); err != nil {
 		return r, err
 	}
-	if r.MemorySwap, err = memBytes("memory-swap", f.memorySwap); err != nil {
+	if r.MemorySwap, err = memBytes(fs, "memory-swap", f.memorySwap); err != nil {
 		return r, err
 	}
-	if r.MemoryReservation, err = memBytes("memory-reservation", f.memoryReservation); err != nil {
+	if r.MemoryReservation, err = memBytes(fs, "memory-reservation", f.memoryReservation); err != nil {
 		return r, err
 	}
-	if r.NanoCPUs, err = nanoCPUs(f.cpus); err != nil {
+	if r.NanoCPUs, err = nanoCPUs(fs, f.cpus); err != nil {
 		return r, err
 	}
 	r.CPUShares, r.CPUPeriod, r.CPUQuota = f.cpuShares, f.cpuPeriod, f.cpuQuota
@@ -159,6 +165,10 @@ func init() {
 		run: func(ctx context.Context, fs *pflag.FlagSet, args []string) error {
 			r, err := uf.resources(fs)
 			if err != nil {
+				var fe *cli.FlagError
+				if errors.As(err, &fe) {
+					return err // with the usage, exit 125, as docker's
+				}
 				return &cli.StatusError{Code: 1, Msg: err.Error()}
 			}
 			var rp *container.RestartPolicy

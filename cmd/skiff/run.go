@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/skiff-dev/skiff/cli"
+	"github.com/skiff-dev/skiff/opts"
 	"github.com/spf13/pflag"
 )
 
@@ -30,6 +30,7 @@ type runFlags struct {
 	res                                    resourceFlags
 	logDriver                              string
 	logOpts                                []string
+	sysctls                                map[string]string
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
@@ -64,6 +65,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
 	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities")
 	fs.StringArrayVar(&f.securityOpts, "security-opt", nil, "Security Options")
+	fs.Var(sysctlFlag{&f.sysctls}, "sysctl", "Sysctl options")
 	f.res.register(fs, true)
 	fs.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
 	fs.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
@@ -93,6 +95,23 @@ func (f *runFlags) registerNetwork(fs *pflag.FlagSet) {
 	fs.Var(listFlag(&n.DNSOptions, "list"), "dns-opt", "Set DNS options")
 	fs.MarkHidden("dns-opt")
 }
+
+// sysctlFlag is --sysctl NAME=VALUE, checked as the docker CLI does.
+type sysctlFlag struct{ m *map[string]string }
+
+func (v sysctlFlag) Set(s string) error {
+	k, val, err := opts.ValidateSysctlFlag(s)
+	if err != nil {
+		return err
+	}
+	if *v.m == nil {
+		*v.m = map[string]string{}
+	}
+	(*v.m)[k] = val
+	return nil
+}
+func (v sysctlFlag) String() string { return "" }
+func (v sysctlFlag) Type() string   { return "map" }
 
 // listFlag is a repeatable flag whose values are appended to *values, so
 // that two names (--network and --net) can share one list.
@@ -142,14 +161,18 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		}
 	}
 	for _, path := range f.envFile {
-		vars, err := readEnvFile(path)
+		vars, err := opts.ParseEnvFile(path, os.LookupEnv)
 		if err != nil {
 			return cli.RunOptions{}, err
 		}
 		cfg.Env = append(cfg.Env, vars...)
 	}
 	for _, e := range f.env {
-		cfg.Env = append(cfg.Env, expandEnv(e)...)
+		vars, err := expandEnv(e)
+		if err != nil {
+			return cli.RunOptions{}, err
+		}
+		cfg.Env = append(cfg.Env, vars...)
 	}
 	for _, l := range f.labels {
 		k, v, _ := strings.Cut(l, "=")
@@ -181,16 +204,10 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 	}
 	hc.Resources = res
 	hc.LogConfig.Type = f.logDriver
-	for _, o := range f.logOpts {
-		k, v, ok := strings.Cut(o, "=")
-		if !ok {
-			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--log-opt\" flag: invalid key value pair format", o)
-		}
-		if hc.LogConfig.Config == nil {
-			hc.LogConfig.Config = map[string]string{}
-		}
-		hc.LogConfig.Config[k] = v
+	if hc.LogConfig.Config, err = opts.ParseLogOpts(f.logDriver, f.logOpts); err != nil {
+		return cli.RunOptions{}, err
 	}
+	hc.Sysctls = f.sysctls
 	if fs.Changed("init") {
 		init := f.init
 		hc.Init = &init
@@ -206,6 +223,11 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--ulimit\" flag: %v", u, err)
 		}
 		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: ul.Name, Soft: ul.Soft, Hard: ul.Hard})
+	}
+	for _, v := range f.volumes {
+		if err := opts.CheckVolumeFlag(v); err != nil {
+			return cli.RunOptions{}, err
+		}
 	}
 	hc.Binds = f.volumes
 	hc.VolumesFrom = f.volumesFrom
@@ -223,10 +245,10 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		}
 		hc.Tmpfs[dst] = opts
 	}
-	if f.shmSize != "" {
-		n, err := units.RAMInBytes(f.shmSize)
-		if err != nil || n <= 0 {
-			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--shm-size\" flag: invalid size: '%s'", f.shmSize, f.shmSize)
+	if fs.Changed("shm-size") {
+		n, err := opts.ParseSize(f.shmSize)
+		if err != nil {
+			return cli.RunOptions{}, cli.NewFlagError(flagName(fs, "shm-size"), f.shmSize, err)
 		}
 		hc.ShmSize = n
 	}
@@ -234,33 +256,26 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 }
 
 // expandEnv is -e: "KEY=VAL" as given, "KEY" takes the value from our
-// environment (and is dropped when unset), as docker does.
-func expandEnv(e string) []string {
-	if strings.Contains(e, "=") {
-		return []string{e}
+// environment (and is dropped when unset); a value without a name is
+// refused with docker's message.
+func expandEnv(e string) ([]string, error) {
+	v, err := opts.ValidateEnv(e, os.LookupEnv)
+	if err != nil {
+		return nil, cli.NewFlagError("-e, --env", e, err)
 	}
-	if v, ok := os.LookupEnv(e); ok {
-		return []string{e + "=" + v}
+	if !strings.Contains(v, "=") {
+		return nil, nil
 	}
-	return nil
+	return []string{v}, nil
 }
 
-func readEnvFile(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: no such file or directory", path)
+// flagName is a flag as docker's messages name it: "-m, --memory", or
+// "--cpus" when it has no shorthand.
+func flagName(fs *pflag.FlagSet, name string) string {
+	if f := fs.Lookup(name); f != nil && f.Shorthand != "" {
+		return "-" + f.Shorthand + ", --" + name
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimLeft(sc.Text(), " \t")
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		out = append(out, expandEnv(line)...)
-	}
-	return out, sc.Err()
+	return "--" + name
 }
 
 func init() {
