@@ -81,13 +81,13 @@ func Start(stateDir string, spec Spec) (*Process, error) {
 
 // Release lets the container's command start.
 func (p *Process) Release() error {
-	_, err := call(p.stateDir, request{Op: "start"})
+	_, err := call(p.stateDir, request{Op: opStart})
 	return err
 }
 
 // Resize sets the window size of the container's terminal.
 func Resize(stateDir string, height, width uint16) error {
-	_, err := call(stateDir, request{Op: "resize", Height: height, Width: width})
+	_, err := call(stateDir, request{Op: opResize, Height: height, Width: width})
 	return err
 }
 
@@ -97,7 +97,7 @@ func Resize(stateDir string, height, width uint16) error {
 // stdin, and closing its write side closes stdin when the container was
 // created with StdinOnce.
 func Attach(stateDir string, stdin, stdout, stderr bool) (*net.UnixConn, io.Reader, error) {
-	conn, br, err := dial(stateDir, request{Op: "attach", Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	conn, br, err := dial(stateDir, request{Op: opAttach, Stdin: stdin, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,9 +130,14 @@ func dial(stateDir string, req request) (*net.UnixConn, *bufio.Reader, error) {
 	}
 	br := bufio.NewReader(conn)
 	line, err := br.ReadString('\n')
-	if err != nil || line != "ok\n" {
+	if err != nil {
+		// The monitor went away before it answered.
 		conn.Close()
 		return nil, nil, ErrNotRunning
+	}
+	if err := parseReply(req.Op, line); err != nil {
+		conn.Close()
+		return nil, nil, err
 	}
 	return conn, br, nil
 }
@@ -152,7 +157,7 @@ func Exec(stateDir string, spec ExecSpec) (*ExecConn, error) {
 		return nil, ErrNotRunning
 	}
 	conn := c.(*net.UnixConn)
-	b, _ := json.Marshal(request{Op: "exec", Exec: &spec})
+	b, _ := json.Marshal(request{Op: opExec, Exec: &spec})
 	if _, err := conn.Write(append(b, '\n')); err != nil {
 		conn.Close()
 		return nil, ErrNotRunning
@@ -179,13 +184,13 @@ func ExitFrame(hdr [8]byte) bool { return hdr[0] == streamExit }
 
 // ResizeExec sets the window size of an exec's terminal.
 func ResizeExec(stateDir, id string, height, width uint16) error {
-	_, err := call(stateDir, request{Op: "exec-resize", ID: id, Height: height, Width: width})
+	_, err := call(stateDir, request{Op: opExecResize, ID: id, Height: height, Width: width})
 	return err
 }
 
 // Signal sends sig to the container's PID 1 through its monitor.
 func Signal(stateDir string, sig syscall.Signal) error {
-	_, err := call(stateDir, request{Op: "signal", Signal: int(sig)})
+	_, err := call(stateDir, request{Op: opSignal, Signal: int(sig)})
 	return err
 }
 

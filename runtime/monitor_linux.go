@@ -23,8 +23,8 @@ import (
 
 // request is the first line a client sends on a monitor's attach socket.
 type request struct {
-	// Op is "attach", "resize", "start", "exec", "exec-resize" or "signal".
-	Op string `json:"op"`
+	// Op is the operation (protocol.go).
+	Op op `json:"op"`
 	// Signal is the signal number, for "signal".
 	Signal int `json:"signal,omitempty"`
 	// Exec is the process to run, for "exec"; ID names it for "exec-resize".
@@ -356,7 +356,7 @@ func (m *monitor) handle(conn net.Conn) {
 		return
 	}
 	switch req.Op {
-	case "start":
+	case opStart:
 		m.mu.Lock()
 		if m.goW != nil {
 			m.goW.Write([]byte{1})
@@ -367,41 +367,38 @@ func (m *monitor) handle(conn net.Conn) {
 		// Answer once the command runs (init's sync pipe closed at exec):
 		// a signal sent before would hit init, not the command.
 		<-m.execed
-		conn.Write([]byte("ok\n"))
+		writeReply(conn, nil)
 		conn.Close()
-	case "resize", "exec-resize":
+	case opResize, opExecResize:
 		master := m.master
-		if req.Op == "exec-resize" {
+		if req.Op == opExecResize {
 			m.mu.Lock()
 			master = m.execMasters[req.ID]
 			m.mu.Unlock()
 		}
+		var err error
 		if master != nil {
-			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: req.Height, Col: req.Width})
+			err = unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: req.Height, Col: req.Width})
 		}
-		conn.Write([]byte("ok\n"))
+		writeReply(conn, err)
 		conn.Close()
-	case "signal":
+	case opSignal:
 		// The monitor lives in the container's user namespace: it can signal
 		// the container where a restarted engine (a new namespace) cannot.
-		if err := syscall.Kill(m.pid, syscall.Signal(req.Signal)); err != nil {
-			conn.Write([]byte("err " + err.Error() + "\n"))
-		} else {
-			conn.Write([]byte("ok\n"))
-		}
+		writeReply(conn, syscall.Kill(m.pid, syscall.Signal(req.Signal)))
 		conn.Close()
-	case "exec":
+	case opExec:
 		if req.Exec == nil {
 			conn.Close()
 			return
 		}
 		m.exec(conn, br, req.Exec)
-	case "attach":
+	case opAttach:
 		c := &client{conn: conn, stdout: req.Stdout, stderr: req.Stderr}
 		m.mu.Lock()
 		m.clients = append(m.clients, c)
 		m.mu.Unlock()
-		conn.Write([]byte("ok\n"))
+		writeReply(conn, nil)
 		if req.Stdin && m.stdin != nil {
 			io.Copy(m.stdin, br)
 			if m.spec.StdinOnce && !m.spec.Tty {
@@ -409,6 +406,7 @@ func (m *monitor) handle(conn net.Conn) {
 			}
 		}
 	default:
+		writeReply(conn, fmt.Errorf("unknown operation %q", req.Op))
 		conn.Close()
 	}
 }
