@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -70,12 +71,28 @@ func (e *Engine) container(w http.ResponseWriter, r *http.Request) (*ctr, bool) 
 }
 
 func (e *Engine) postContainersCreate(w http.ResponseWriter, r *http.Request) {
-	var req container.CreateRequest
-	if err := decodeJSON(r, &req); err != nil {
-		writeError(w, err)
+	// The body is read whole (it is capped) to be decoded twice: the
+	// API types no longer hold the deprecated Config.MacAddress.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, decodeError(err))
 		return
 	}
-	c, err := e.create(r.URL.Query().Get("name"), &req)
+	var req container.CreateRequest
+	var old struct{ MacAddress string }
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
+		writeError(w, decodeError(err))
+		return
+	}
+	json.NewDecoder(bytes.NewReader(body)).Decode(&old)
+	x := createExtras{macAddress: old.MacAddress}
+	if p := r.URL.Query().Get("platform"); p != "" {
+		if x.platform, err = parsePlatform(p); err != nil {
+			writeError(w, errInvalid(err))
+			return
+		}
+	}
+	c, err := e.create(r.URL.Query().Get("name"), &req, x)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/pkg/namesgenerator"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/sys/signal"
 	"github.com/skiff-dev/skiff/images"
 	"github.com/skiff-dev/skiff/logs"
@@ -66,12 +67,29 @@ func (e *Engine) releaseName(name string) {
 }
 
 // create makes a container from req; nothing is left behind on failure.
-func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err error) {
+// As Docker's, the configuration is checked before the image is looked
+// up (a bad one is no reason to pull).
+func (e *Engine) create(name string, req *container.CreateRequest, x createExtras) (_ *ctr, err error) {
 	if req.Config == nil {
 		return nil, errInvalid(errors.New("config cannot be empty in order to create a container"))
 	}
 	if req.HostConfig == nil {
 		req.HostConfig = &container.HostConfig{}
+	}
+	if req.NetworkingConfig == nil {
+		req.NetworkingConfig = &network.NetworkingConfig{}
+	}
+	if err := validateConfig(req.Config, req.HostConfig, req.NetworkingConfig); err != nil {
+		return nil, errInvalid(err)
+	}
+	if err := validateHostConfig(req.HostConfig); err != nil {
+		return nil, errInvalid(err)
+	}
+	if err := applyMacAddress(x.macAddress, req.HostConfig, req.NetworkingConfig); err != nil {
+		return nil, errInvalid(err)
+	}
+	if err := e.checkSysctls(req.HostConfig); err != nil {
+		return nil, errInvalid(err)
 	}
 	if req.Config.Image == "" {
 		return nil, errInvalid(errors.New("no image specified"))
@@ -83,8 +101,11 @@ func (e *Engine) create(name string, req *container.CreateRequest) (_ *ctr, err 
 		}
 		return nil, err
 	}
-	if err := validateHostConfig(req.HostConfig); err != nil {
-		return nil, errInvalid(err)
+	if err := checkPlatform(img, req.Config.Image, x.platform); err != nil {
+		return nil, err
+	}
+	if err := e.checkLinks(req.HostConfig); err != nil {
+		return nil, err
 	}
 	if err := e.checkResources(req.HostConfig); err != nil {
 		return nil, err
@@ -389,6 +410,11 @@ func (e *Engine) startLocked(c *ctr) error {
 	if path == "" {
 		return errInvalid(errors.New("no command specified"))
 	}
+	// Checked again: a container it shares a network namespace with may
+	// have been replaced by one on the host's since create.
+	if err := e.checkSysctls(c.rec.HostConfig); err != nil {
+		return errInvalid(fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: %v: unknown", err))
+	}
 	if err := e.createCgroup(c); err != nil {
 		return err
 	}
@@ -436,6 +462,7 @@ func (e *Engine) startLocked(c *ctr) error {
 		Privileged:      c.rec.HostConfig.Privileged,
 		NoNewPrivileges: noNewPrivileges(c.rec.HostConfig.SecurityOpt),
 		Init:            c.rec.HostConfig.Init != nil && *c.rec.HostConfig.Init,
+		Sysctls:         sysctlsOf(c.rec.Config, c.rec.HostConfig),
 		Mounts: []runtime.Mount{
 			{Source: c.resolvConfPath(), Destination: "/etc/resolv.conf"},
 			{Source: c.hostnamePath(), Destination: "/etc/hostname"},

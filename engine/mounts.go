@@ -16,6 +16,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/runtime"
 	"github.com/skiff-dev/skiff/volumes"
 	"golang.org/x/sys/unix"
@@ -36,92 +37,29 @@ type mountPoint struct {
 	VolumeOpts   map[string]string `json:",omitempty"`
 }
 
-func errInvalidSpec(spec string) error {
-	return errInvalid(fmt.Errorf("invalid volume specification: '%s'", spec))
-}
-
 var propagations = map[mount.Propagation]bool{
 	"private": true, "rprivate": true, "shared": true, "rshared": true, "slave": true, "rslave": true,
 }
 
-var validModes = map[string]bool{
-	"ro": true, "rw": true, "z": true, "Z": true, "nocopy": true,
-	"shared": true, "rshared": true, "slave": true, "rslave": true, "private": true, "rprivate": true,
-}
-
-// parseBind reads one -v value, as Docker's Linux parser does:
-// /ctr, /ctr:mode, src:/ctr, src:/ctr:mode; src is an absolute host path
-// (a bind mount) or a volume name.
+// parseBind reads one -v value (HostConfig.Binds entry) with the Docker
+// daemon's Linux parser (opts.ParseBind): /ctr, src:/ctr, src:/ctr:mode;
+// src is an absolute host path (a bind mount) or a volume name.
 func parseBind(spec string) (mountPoint, error) {
 	var mp mountPoint
-	parts := strings.Split(spec, ":")
-	for _, p := range parts {
-		if p == "" {
-			return mp, errInvalid(fmt.Errorf("invalid spec: %s: empty section between colons", spec))
-		}
+	b, err := opts.ParseBind(spec)
+	if err != nil {
+		return mp, errInvalid(err)
 	}
-	var src, dst, mode string
-	switch len(parts) {
-	case 1:
-		dst = parts[0]
-	case 2:
-		if validModeString(parts[1]) && strings.HasPrefix(parts[0], "/") && !strings.HasPrefix(parts[1], "/") {
-			dst, mode = parts[0], parts[1]
-		} else {
-			src, dst = parts[0], parts[1]
-		}
-	case 3:
-		src, dst, mode = parts[0], parts[1], parts[2]
-		if !validModeString(mode) {
-			return mp, errInvalid(fmt.Errorf("invalid mode: %s", mode))
-		}
-	default:
-		return mp, errInvalidSpec(spec)
+	mp.Type, mp.Destination, mp.Mode, mp.RW, mp.NoCopy = b.Type, b.Destination, b.Mode, b.RW, b.NoCopy
+	if b.Type == mount.TypeBind {
+		mp.Source, mp.Propagation = b.Source, b.Propagation
+		return mp, nil
 	}
-	typ := mount.TypeVolume
-	if strings.HasPrefix(src, "/") {
-		typ = mount.TypeBind
+	if b.Source != "" && !volumes.ValidName(b.Source) {
+		return mp, errInvalid(fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", b.Source, b.Source))
 	}
-	if !path.IsAbs(dst) {
-		return mp, errInvalid(fmt.Errorf("invalid volume specification: '%s': invalid mount config for type %q: invalid mount path: '%s' mount path must be absolute", spec, typ, dst))
-	}
-	dst = path.Clean(dst)
-	if dst == "/" {
-		return mp, errInvalid(fmt.Errorf("invalid specification: destination can't be '/'"))
-	}
-	mp.Type, mp.Destination, mp.Mode, mp.RW = typ, dst, mode, true
-	for _, m := range strings.Split(mode, ",") {
-		switch m {
-		case "ro":
-			mp.RW = false
-		case "nocopy":
-			mp.NoCopy = true
-		case "shared", "rshared", "slave", "rslave", "private", "rprivate":
-			mp.Propagation = mount.Propagation(m)
-		}
-	}
-	if typ == mount.TypeBind {
-		mp.Source = path.Clean(src)
-		if mp.Propagation == "" {
-			mp.Propagation = mount.PropagationRPrivate
-		}
-	} else {
-		if src != "" && !volumes.ValidName(src) {
-			return mp, errInvalid(fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", src, src))
-		}
-		mp.Name = src
-		mp.Driver = "local"
-	}
+	mp.Name, mp.Driver = b.Source, "local"
 	return mp, nil
-}
-
-func validModeString(mode string) bool {
-	for _, m := range strings.Split(mode, ",") {
-		if !validModes[m] {
-			return false
-		}
-	}
-	return true
 }
 
 // parseMount reads one --mount (HostConfig.Mounts entry).
