@@ -5,7 +5,7 @@ GO ?= go
 TAGS ?= exclude_graphdriver_btrfs
 SKIFF_USER ?= skiffuser
 
-.PHONY: build test test-unit test-e2e lint bench clean
+.PHONY: build test test-unit test-e2e lint bench clean fuzz
 
 build:
 	$(GO) build -tags '$(TAGS)' -o bin/skiff ./cmd/skiff
@@ -24,6 +24,23 @@ test-unit:
 # End-to-end: drives bin/skiff as root and as $(SKIFF_USER).
 test-e2e: build
 	$(GO) test -tags '$(TAGS)' -count=1 -v -timeout 30m ./test/ -skiff=$(CURDIR)/bin/skiff -user=$(SKIFF_USER)
+
+# Native fuzz targets of the parsers of user input, FUZZTIME each, one
+# at a time; what they find goes under the package's testdata/fuzz, which
+# test-unit runs as regression cases.
+FUZZTIME ?= 60s
+FUZZ_TARGETS = \
+	./opts:FuzzParseCPUs ./opts:FuzzParseSize ./opts:FuzzParseEnv ./opts:FuzzValidateExtraHost \
+	./opts:FuzzParseLogOpts ./opts:FuzzParseBind \
+	./cli:FuzzParsePublish ./cli:FuzzParseMount ./cli:FuzzImageReference \
+	./engine:FuzzMountSpecs
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -tags '$(TAGS)' -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 lint:
 	gofmt -l . | (! grep .)

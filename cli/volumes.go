@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -100,103 +102,168 @@ func (c *CLI) VolumePrune(ctx context.Context, all bool) error {
 	return nil
 }
 
-// ParseMount reads a --mount value (type=...,source=...,target=...) the
-// way the docker CLI does.
+// ParseMount reads a --mount value (type=...,source=...,target=...) as
+// the docker 28 CLI's MountOpt does: CSV fields (a value may be quoted),
+// its keys and checks, its messages.
 func ParseMount(value string) (mount.Mount, error) {
+	fields, err := csv.NewReader(strings.NewReader(value)).Read()
+	if err != nil {
+		return mount.Mount{}, err
+	}
 	m := mount.Mount{Type: mount.TypeVolume}
-	volOpt := func() *mount.VolumeOptions {
+	volumeOptions := func() *mount.VolumeOptions {
 		if m.VolumeOptions == nil {
-			m.VolumeOptions = &mount.VolumeOptions{}
+			m.VolumeOptions = &mount.VolumeOptions{Labels: map[string]string{}}
+		}
+		if m.VolumeOptions.DriverConfig == nil {
+			m.VolumeOptions.DriverConfig = &mount.Driver{}
 		}
 		return m.VolumeOptions
 	}
-	tmpfsOpt := func() *mount.TmpfsOptions {
+	imageOptions := func() *mount.ImageOptions {
+		if m.ImageOptions == nil {
+			m.ImageOptions = &mount.ImageOptions{}
+		}
+		return m.ImageOptions
+	}
+	bindOptions := func() *mount.BindOptions {
+		if m.BindOptions == nil {
+			m.BindOptions = &mount.BindOptions{}
+		}
+		return m.BindOptions
+	}
+	tmpfsOptions := func() *mount.TmpfsOptions {
 		if m.TmpfsOptions == nil {
 			m.TmpfsOptions = &mount.TmpfsOptions{}
 		}
 		return m.TmpfsOptions
 	}
-	for _, field := range strings.Split(value, ",") {
-		key, val, hasVal := strings.Cut(field, "=")
-		key = strings.ToLower(strings.TrimSpace(key))
-		boolVal := func() (bool, error) {
-			if !hasVal {
-				return true, nil
-			}
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return false, fmt.Errorf("invalid value for %s: %s", key, val)
-			}
-			return b, nil
+	setValueOnMap := func(target map[string]string, value string) {
+		if k, v, _ := strings.Cut(value, "="); k != "" {
+			target[k] = v
 		}
-		if !hasVal && key != "readonly" && key != "ro" && key != "volume-nocopy" && key != "bind-nonrecursive" {
-			return m, fmt.Errorf("invalid field '%s' must be a key=value pair", field)
+	}
+	for _, field := range fields {
+		key, val, ok := strings.Cut(field, "=")
+		key = strings.ToLower(key)
+		if !ok {
+			switch key {
+			case "readonly", "ro":
+				m.ReadOnly = true
+				continue
+			case "volume-nocopy":
+				volumeOptions().NoCopy = true
+				continue
+			case "bind-nonrecursive":
+				bindOptions().NonRecursive = true
+				continue
+			default:
+				return m, fmt.Errorf("invalid field '%s' must be a key=value pair", field)
+			}
 		}
-		var err error
 		switch key {
 		case "type":
 			m.Type = mount.Type(strings.ToLower(val))
 		case "source", "src":
 			m.Source = val
+			if !filepath.IsAbs(val) && strings.HasPrefix(val, ".") {
+				if abs, err := filepath.Abs(val); err == nil {
+					m.Source = abs
+				}
+			}
 		case "target", "dst", "destination":
 			m.Target = val
 		case "readonly", "ro":
-			m.ReadOnly, err = boolVal()
+			if m.ReadOnly, err = strconv.ParseBool(val); err != nil {
+				return m, fmt.Errorf("invalid value for %s: %s", key, val)
+			}
 		case "consistency":
-			m.Consistency = mount.Consistency(val)
+			m.Consistency = mount.Consistency(strings.ToLower(val))
 		case "bind-propagation":
-			if m.BindOptions == nil {
-				m.BindOptions = &mount.BindOptions{}
-			}
-			m.BindOptions.Propagation = mount.Propagation(strings.ToLower(val))
+			bindOptions().Propagation = mount.Propagation(strings.ToLower(val))
 		case "bind-nonrecursive":
-			if m.BindOptions == nil {
-				m.BindOptions = &mount.BindOptions{}
+			if bindOptions().NonRecursive, err = strconv.ParseBool(val); err != nil {
+				return m, fmt.Errorf("invalid value for %s: %s", key, val)
 			}
-			m.BindOptions.NonRecursive, err = boolVal()
+		case "bind-recursive":
+			switch val {
+			case "enabled":
+			case "disabled":
+				bindOptions().NonRecursive = true
+			case "writable":
+				bindOptions().ReadOnlyNonRecursive = true
+			case "readonly":
+				bindOptions().ReadOnlyForceRecursive = true
+			default:
+				return m, fmt.Errorf(`invalid value for %s: %s (must be "enabled", "disabled", "writable", or "readonly")`, key, val)
+			}
+		case "volume-subpath":
+			volumeOptions().Subpath = val
 		case "volume-nocopy":
-			volOpt().NoCopy, err = boolVal()
+			if volumeOptions().NoCopy, err = strconv.ParseBool(val); err != nil {
+				return m, fmt.Errorf("invalid value for volume-nocopy: %s", val)
+			}
 		case "volume-label":
-			k, v, _ := strings.Cut(val, "=")
-			if volOpt().Labels == nil {
-				volOpt().Labels = map[string]string{}
-			}
-			volOpt().Labels[k] = v
+			setValueOnMap(volumeOptions().Labels, val)
 		case "volume-driver":
-			if volOpt().DriverConfig == nil {
-				volOpt().DriverConfig = &mount.Driver{}
-			}
-			volOpt().DriverConfig.Name = val
+			volumeOptions().DriverConfig.Name = val
 		case "volume-opt":
-			if volOpt().DriverConfig == nil {
-				volOpt().DriverConfig = &mount.Driver{}
+			if volumeOptions().DriverConfig.Options == nil {
+				volumeOptions().DriverConfig.Options = map[string]string{}
 			}
-			if volOpt().DriverConfig.Options == nil {
-				volOpt().DriverConfig.Options = map[string]string{}
-			}
-			k, v, _ := strings.Cut(val, "=")
-			volOpt().DriverConfig.Options[k] = v
+			setValueOnMap(volumeOptions().DriverConfig.Options, val)
+		case "image-subpath":
+			imageOptions().Subpath = val
 		case "tmpfs-size":
-			var n int64
-			n, err = units.RAMInBytes(val)
-			tmpfsOpt().SizeBytes = n
-		case "tmpfs-mode":
-			var n uint64
-			n, err = strconv.ParseUint(val, 8, 32)
-			mode := os.FileMode(n & 0o777)
-			if n&0o1000 != 0 {
-				mode |= os.ModeSticky
+			n, err := units.RAMInBytes(val)
+			if err != nil {
+				return m, fmt.Errorf("invalid value for %s: %s", key, val)
 			}
-			tmpfsOpt().Mode = mode
+			tmpfsOptions().SizeBytes = n
+		case "tmpfs-mode":
+			n, err := strconv.ParseUint(val, 8, 32)
+			if err != nil {
+				return m, fmt.Errorf("invalid value for %s: %s", key, val)
+			}
+			// As docker's: the octal bits as they are (01777 is the
+			// sticky bit's 0o1000, not os.ModeSticky).
+			tmpfsOptions().Mode = os.FileMode(n)
 		default:
 			return m, fmt.Errorf("unexpected key '%s' in '%s'", key, field)
 		}
-		if err != nil {
-			return m, fmt.Errorf("invalid value for %s: %s", key, val)
-		}
+	}
+	if m.Type == "" {
+		return m, errors.New("type is required")
 	}
 	if m.Target == "" {
-		return m, fmt.Errorf("target is required")
+		return m, errors.New("target is required")
+	}
+	for _, mix := range []struct {
+		set  bool
+		kind mount.Type
+		name string
+	}{
+		{m.VolumeOptions != nil, mount.TypeVolume, "volume"},
+		{m.ImageOptions != nil, mount.TypeImage, "image"},
+		{m.BindOptions != nil, mount.TypeBind, "bind"},
+		{m.TmpfsOptions != nil, mount.TypeTmpfs, "tmpfs"},
+	} {
+		if mix.set && m.Type != mix.kind {
+			return m, fmt.Errorf("cannot mix '%s-*' options with mount type '%s'", mix.name, m.Type)
+		}
+	}
+	if b := m.BindOptions; b != nil {
+		if b.ReadOnlyNonRecursive && !m.ReadOnly {
+			return m, errors.New("option 'bind-recursive=writable' requires 'readonly' to be specified in conjunction")
+		}
+		if b.ReadOnlyForceRecursive {
+			if !m.ReadOnly {
+				return m, errors.New("option 'bind-recursive=readonly' requires 'readonly' to be specified in conjunction")
+			}
+			if b.Propagation != mount.PropagationRPrivate {
+				return m, errors.New("option 'bind-recursive=readonly' requires 'bind-propagation=rprivate' to be specified in conjunction")
+			}
+		}
 	}
 	return m, nil
 }

@@ -150,6 +150,11 @@ func parseMount(m mount.Mount) (mountPoint, error) {
 // parseTmpfs reads one --tmpfs value: /path[:options].
 func parseTmpfs(dst, opts string) (mountPoint, error) {
 	var mp mountPoint
+	// The daemon's ValidateTmpfsMountDestination: not / (a tmpfs over
+	// the container's root), and absolute.
+	if path.Clean(strings.ReplaceAll(dst, `\`, `/`)) == "/" {
+		return mp, errInvalid(errors.New("invalid specification: destination can't be '/'"))
+	}
 	if !path.IsAbs(dst) {
 		return mp, errInvalid(fmt.Errorf("invalid mount path: '%s' mount path must be absolute", dst))
 	}
@@ -456,7 +461,9 @@ func chmodBits(m os.FileMode) os.FileMode {
 
 // unixMode is m as the octal mode a tmpfs takes.
 func unixMode(m os.FileMode) uint32 {
-	u := uint32(m.Perm())
+	// The docker CLI sends the octal bits as they are (01777 is 0o1000
+	// set); skiff's older CLI sent Go's mode bits.
+	u := uint32(m) & 0o7777
 	if m&os.ModeSticky != 0 {
 		u |= 0o1000
 	}

@@ -376,10 +376,10 @@ func formatPlatform(p v1.Platform) string {
 }
 
 // checkLinks resolves the legacy links of a container on the default
-// bridge as Docker does at create: each must name a container that is
-// not on the host's network.
+// bridge (or none) as Docker does at create: each must name a container
+// that is not on the host's network.
 func (e *Engine) checkLinks(hc *container.HostConfig) error {
-	if modeOf(hc) != netslirp.DefaultBridge {
+	if mode := modeOf(hc); mode != netslirp.DefaultBridge && mode != netslirp.NoneNetwork {
 		return nil
 	}
 	for _, l := range hc.Links {

@@ -159,10 +159,13 @@ func ParseBind(raw string) (Bind, error) {
 	if target == "" {
 		return bad(errors.New("field Target must not be empty"))
 	}
+	// Docker reads backslashes as slashes here, and then mounts on the
+	// path as given: `\x` passes its check and is a relative
+	// destination. skiff takes an absolute path only.
 	if t := strings.ReplaceAll(target, `\`, `/`); path.Clean(t) == "/" {
 		return bad(errors.New("invalid specification: destination can't be '/'"))
-	} else if !path.IsAbs(t) {
-		return bad(fmt.Errorf("invalid mount path: '%s' mount path must be absolute", t))
+	} else if !path.IsAbs(t) || !path.IsAbs(target) {
+		return bad(fmt.Errorf("invalid mount path: '%s' mount path must be absolute", target))
 	}
 	switch b.Type {
 	case mount.TypeBind:

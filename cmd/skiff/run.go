@@ -220,7 +220,7 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 	for _, u := range f.ulimits {
 		ul, err := units.ParseUlimit(u)
 		if err != nil {
-			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--ulimit\" flag: %v", u, err)
+			return cli.RunOptions{}, cli.NewFlagError("--ulimit", u, err)
 		}
 		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: ul.Name, Soft: ul.Soft, Hard: ul.Hard})
 	}
@@ -234,7 +234,7 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 	for _, m := range f.mounts {
 		parsed, err := cli.ParseMount(m)
 		if err != nil {
-			return cli.RunOptions{}, fmt.Errorf("invalid argument %q for \"--mount\" flag: %v", m, err)
+			return cli.RunOptions{}, cli.NewFlagError("--mount", m, err)
 		}
 		hc.Mounts = append(hc.Mounts, parsed)
 	}
