@@ -216,7 +216,8 @@ func (e *Engine) hostNetwork(hc *container.HostConfig) bool {
 }
 
 // sysctlsOf are the sysctls to set in a container: Config.Domainname as
-// kernel.domainname (as Docker sets it), then HostConfig.Sysctls.
+// kernel.domainname (as Docker sets it), then HostConfig.Sysctls, named
+// with dots (net/ipv4/ip_forward is net.ipv4.ip_forward).
 func sysctlsOf(cfg *container.Config, hc *container.HostConfig) map[string]string {
 	if len(hc.Sysctls) == 0 && cfg.Domainname == "" {
 		return nil
@@ -226,7 +227,7 @@ func sysctlsOf(cfg *container.Config, hc *container.HostConfig) map[string]strin
 		out["kernel.domainname"] = cfg.Domainname
 	}
 	for k, v := range hc.Sysctls {
-		out[k] = v
+		out[opts.SysctlDots(k)] = v
 	}
 	return out
 }

@@ -313,7 +313,10 @@ func init() {
 			opt.Config.StdinOnce = opt.Config.OpenStdin
 			id, err := c.Create(ctx, opt)
 			if err != nil {
-				return &cli.StatusError{Code: 125, Msg: err.Error()}
+				// As docker create: the engine's refusal as it is,
+				// without the help line, and exit 1.
+				fmt.Fprintln(os.Stderr, err)
+				return &cli.StatusError{Code: 1}
 			}
 			fmt.Println(id)
 			return nil

@@ -1,0 +1,456 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Malformed input through the CLI and the raw API, rootless and as root.
+// Where Docker refuses, skiff refuses with Docker's message (docker CLI 28
+// and Debian's docker.io, or moby's and runc's source where docker.io is
+// older) before anything is made; where Docker accepts, skiff accepts.
+// Beyond Docker, control characters are refused in every name that lands
+// in a container's /etc files. Each case checks that nothing is left
+// behind: containers, networks, volumes, mounts, files.
+
+// apiCall sends one request to the engine's socket and returns the status
+// and Docker's error message (the body when it is not one).
+func (e *env) apiCall(t *testing.T, method, path string, body io.Reader) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", e.socket())
+		},
+	}}
+	req, err := http.NewRequest(method, "http://skiff"+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m struct{ Message *string }
+	if json.Unmarshal(b, &m) == nil && m.Message != nil {
+		return resp.StatusCode, *m.Message
+	}
+	return resp.StatusCode, string(b)
+}
+
+// dataDir is the engine's data directory.
+func (e *env) dataDir() string {
+	if e.rootless {
+		return filepath.Join(e.base, "data", "skiff")
+	}
+	return filepath.Join(e.base, "data")
+}
+
+// state is what a refused input must not change.
+type state struct {
+	containers, networks, volumes, mounts, files string
+}
+
+func (e *env) state(t *testing.T) state {
+	t.Helper()
+	sorted := func(s string) string {
+		f := strings.Fields(s)
+		sort.Strings(f)
+		return strings.Join(f, " ")
+	}
+	var files []string
+	for _, d := range []string{"containers", "volumes"} {
+		ents, _ := os.ReadDir(filepath.Join(e.dataDir(), d))
+		for _, ent := range ents {
+			files = append(files, d+"/"+ent.Name())
+		}
+	}
+	mounts := e.engineMounts(t)
+	sort.Strings(mounts)
+	return state{
+		containers: sorted(e.mustSkiff(t, "ps", "-aq", "--no-trunc")),
+		networks:   sorted(e.mustSkiff(t, "network", "ls", "-q")),
+		volumes:    sorted(e.mustSkiff(t, "volume", "ls", "-q")),
+		mounts:     strings.Join(mounts, " "),
+		files:      strings.Join(files, " "),
+	}
+}
+
+// unchanged fails the test when the engine's state differs from before.
+func (e *env) unchanged(t *testing.T, what string, before state) {
+	t.Helper()
+	if after := e.state(t); after != before {
+		t.Errorf("%s left something behind:\nbefore %+v\nafter  %+v", what, before, after)
+	}
+}
+
+func TestBadInputCLI(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *env) {
+		dir := filepath.Join(e.base, "badinput")
+		os.MkdirAll(dir, 0o755)
+		file := func(name, content string) string {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		noName, space, badUTF8 := file("noname.env", "=x\n"), file("space.env", "A B=1\n"), file("utf8.env", "A=\xff\xfe\n")
+		// A bind source that a refused create must not make.
+		nobind := filepath.Join(dir, "nobind")
+		const flag, parse, daemon = 125, 125, 1
+		tests := []struct {
+			args []string
+			code int
+			want string
+		}{
+			// docker CLI 28's flag errors (printed with the usage).
+			{[]string{"--memory", ""}, flag, `invalid argument "" for "-m, --memory" flag: invalid size: ''`},
+			{[]string{"--shm-size", ""}, flag, `invalid argument "" for "--shm-size" flag: invalid size: ''`},
+			{[]string{"--cpus", ""}, flag, `invalid argument "" for "--cpus" flag: failed to parse  as a rational number`},
+			{[]string{"--cpus", "1e-20"}, flag, `invalid argument "1e-20" for "--cpus" flag: value is too precise`},
+			{[]string{"-e", "=x"}, flag, `invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x`},
+			{[]string{"--sysctl", "kernel.hostname=x"}, flag, `invalid argument "kernel.hostname=x" for "--sysctl" flag: sysctl 'kernel.hostname=x' is not allowed`},
+			{[]string{"--dns-search", "a\nb"}, flag, `invalid argument "a\nb" for "--dns-search" flag: a` + "\n" + `b is not a valid domain`},
+			{[]string{"--mount", "type=bind,src=/x,dst=/y,volume-nocopy"}, flag,
+				`invalid argument "type=bind,src=/x,dst=/y,volume-nocopy" for "--mount" flag: cannot mix 'volume-*' options with mount type 'bind'`},
+			// Its parse errors.
+			{[]string{"--env-file", noName}, parse, "skiff: invalid env file (" + noName + "): no variable name on line '=x'"},
+			{[]string{"--env-file", space}, parse, "skiff: invalid env file (" + space + "): variable 'A B' contains whitespaces"},
+			{[]string{"--env-file", badUTF8}, parse, "skiff: invalid env file (" + badUTF8 + "): invalid utf8 bytes at line 1: [65 61 255 254]"},
+			{[]string{"-v", nobind + "::/b"}, parse, "skiff: invalid spec: " + nobind + "::/b: empty section between colons"},
+			{[]string{"--log-driver", "none", "--log-opt", "max-size=1m"}, parse, "skiff: invalid logging opts for driver none"},
+			// The daemon's refusals (docker create prints them as they
+			// are and exits 1).
+			{[]string{"-v", nobind + ":/b:ro,rw"}, daemon, "Error response from daemon: invalid mode: ro,rw"},
+			{[]string{"-v", nobind + ":/b:rw,rw"}, daemon, "Error response from daemon: invalid mode: rw,rw"},
+			{[]string{"-v", "/foo:ro"}, daemon, "Error response from daemon: invalid volume specification: '/foo:ro'"},
+			{[]string{"--tmpfs", "/"}, daemon, "Error response from daemon: invalid specification: destination can't be '/'"},
+			{[]string{"--sysctl", "net.ipv4.ip_forward=1", "--network", "host"}, daemon,
+				`Error response from daemon: sysctl "net.ipv4.ip_forward" not allowed in host network namespace`},
+			{[]string{"--link", "nosuch:db"}, daemon, "Error response from daemon: could not get container for nosuch: No such container: nosuch"},
+			// Beyond docker: control characters in /etc files.
+			{[]string{"--add-host", "h:1.2.3.4\nevil"}, flag,
+				`invalid argument "h:1.2.3.4\nevil" for "--add-host" flag: invalid add-host "h:1.2.3.4\nevil": control characters are not allowed`},
+			{[]string{"--add-host", "evil\n6.6.6.6 h:1.2.3.4"}, flag,
+				`invalid argument "evil\n6.6.6.6 h:1.2.3.4" for "--add-host" flag: invalid add-host "evil\n6.6.6.6 h:1.2.3.4": control characters are not allowed`},
+			{[]string{"--dns-option", "ndots:1\nnameserver 6.6.6.6"}, flag,
+				`invalid argument "ndots:1\nnameserver 6.6.6.6" for "--dns-option" flag: invalid dns-option "ndots:1\nnameserver 6.6.6.6": control characters are not allowed`},
+			{[]string{"--hostname", "a\nb"}, daemon, `Error response from daemon: invalid hostname "a\nb": control characters are not allowed`},
+		}
+		before := e.state(t)
+		for _, tt := range tests {
+			args := append(append([]string{"create"}, tt.args...), "busybox", "true")
+			r := e.skiff(t, args...)
+			if r.code != tt.code || !strings.HasPrefix(r.stderr, tt.want+"\n") {
+				t.Errorf("skiff %q: exit %d, want %d, stderr:\n%s\nwant first:\n%s", args, r.code, tt.code, r.stderr, tt.want)
+			}
+			e.unchanged(t, fmt.Sprintf("%q", tt.args), before)
+		}
+		if _, err := os.Stat(nobind); err == nil {
+			t.Errorf("a refused create made the bind source %s", nobind)
+		}
+		// run prints the daemon's refusal after "skiff: " and exits 125.
+		r := e.skiff(t, "run", "--rm", "-v", nobind+":/b:ro,rw", "busybox", "true")
+		if r.code != 125 || !strings.HasPrefix(r.stderr, "skiff: Error response from daemon: invalid mode: ro,rw\n") {
+			t.Errorf("run: %s", r)
+		}
+		e.unchanged(t, "run", before)
+
+		// What docker accepts, skiff accepts.
+		good := [][]string{
+			{"-v", dir + ":/b:cached"}, {"-v", dir + ":/b:ro,z,rshared"}, {"-v", "vol-badinput:/b:nocopy"},
+			{"--cpus", "1e-9"}, {"--shm-size", "0"}, {"--log-opt", "max-size=1m"},
+			{"--sysctl", "net.ipv4.ip_forward=1"}, {"--sysctl", "kernel.shmmax=4096"}, {"--sysctl", "fs.mqueue.msg_max=20"},
+			{"--add-host", "h:::1"}, {"--add-host", "h=[::1]"},
+		}
+		t.Cleanup(func() { e.skiff(t, "volume", "rm", "vol-badinput") })
+		for _, args := range good {
+			r := e.skiff(t, append(append([]string{"create"}, args...), "busybox", "true")...)
+			if r.code != 0 {
+				t.Errorf("create %q: %s", args, r)
+				continue
+			}
+			e.mustSkiff(t, "rm", strings.TrimSpace(r.stdout))
+		}
+	})
+}
+
+func TestBadInputAPI(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *env) {
+		create := func(cfg, hc string) string {
+			s := `{"Image":"busybox","Cmd":["true"]`
+			if cfg != "" {
+				s += "," + cfg
+			}
+			return s + `,"HostConfig":{` + hc + `}}`
+		}
+		tests := []struct {
+			query, body string
+			status      int
+			want        string
+		}{
+			// The Docker daemon's messages.
+			{"", create(`"MacAddress":"zz"`, ""), 400, "invalid config for network bridge: invalid MAC address zz"},
+			{"", create(`"MacAddress":"02:42:ac:11:00:99"`, `"NetworkMode":"none"`), 400, "conflicting options: mac-address and the network mode"},
+			{"", create(`"Healthcheck":{"Test":["CMD","true"],"Interval":-5}`, ""), 400, "Interval in Healthcheck cannot be less than 1ms"},
+			{"", create(`"Healthcheck":{"Test":["CMD","true"],"Retries":-1}`, ""), 400, "Retries in Healthcheck cannot be negative"},
+			{"", create(`"Env":["=x"]`, ""), 400, "invalid environment variable: =x"},
+			{"", create("", `"ShmSize":-1`), 400, "SHM size can not be less than 0"},
+			{"", create("", `"ExtraHosts":["noip"]`), 400, `bad format for add-host: "noip"`},
+			{"", create("", `"ExtraHosts":["h:999.1.1.1"]`), 400, `invalid IP address in add-host: "999.1.1.1"`},
+			{"", create("", `"Links":["::"]`), 400, "bad format for links: ::"},
+			{"", create("", `"Links":["nosuch:db"]`), 400, "could not get container for nosuch: No such container: nosuch"},
+			{"", create("", `"OomScoreAdj":5000`), 400, "Invalid value 5000, range for oom score adj is [-1000, 1000]"},
+			{"", create("", `"OomScoreAdj":-5000`), 400, "Invalid value -5000, range for oom score adj is [-1000, 1000]"},
+			{"", create("", `"PidMode":"bogus"`), 400, "invalid PID mode: bogus"},
+			{"", create("", `"IpcMode":"bogus"`), 400, "invalid IPC mode: bogus"},
+			{"", create("", `"UTSMode":"bogus"`), 400, "invalid UTS mode: bogus"},
+			{"", create("", `"CgroupnsMode":"bogus"`), 400, "invalid cgroup namespace mode: bogus"},
+			{"", create("", `"Runtime":"bogus"`), 400, "unknown or invalid runtime name: bogus"},
+			{"", create("", `"Isolation":"hyperv"`), 400, "invalid isolation 'hyperv' on linux"},
+			{"", create("", `"Binds":["/a:/b:ro,rw"]`), 400, "invalid mode: ro,rw"},
+			{"", create("", `"Tmpfs":{"/":""}`), 400, "invalid specification: destination can't be '/'"},
+			// runc's, which Docker answers a start with.
+			{"", create("", `"Sysctls":{"kernel.hostname":"x"}`), 400, `sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field`},
+			{"", create("", `"Sysctls":{"vm.swappiness":"1"}`), 400, `sysctl "vm.swappiness" is not in a separate kernel namespace`},
+			{"", create("", `"NetworkMode":"host","Sysctls":{"net.ipv4.ip_forward":"1"}`), 400, `sysctl "net.ipv4.ip_forward" not allowed in host network namespace`},
+			// containerd's platform parser and Docker's platform check.
+			{"?platform=bogus/arch", create("", ""), 404,
+				"image with reference busybox was found but its platform (linux/" + goruntime.GOARCH + ") does not match the specified platform (bogus/arch)"},
+			{"?platform=" + "a%20b", create("", ""), 400,
+				`"a b" is an invalid component of "a b": platform specifier component must match "^[A-Za-z0-9_.-]+$": invalid argument`},
+			// Docker's JSON errors.
+			{"", "", 400, "invalid JSON: got EOF while reading request body"},
+			{"", "{", 400, "invalid JSON: unexpected EOF"},
+			// skiff's own: the modes it cannot honour, control characters.
+			{"", create("", `"UsernsMode":"bogus"`), 400, "invalid USER mode: bogus"},
+			{"", create("", `"PidMode":"host"`), 400, `PID mode "host" is not supported by skiff: the container would get a namespace of its own`},
+			{"", create(`"Hostname":"a\nb"`, ""), 400, `invalid hostname "a\nb": control characters are not allowed`},
+			{"", create(`"Domainname":"a\nb"`, ""), 400, `invalid domainname "a\nb": control characters are not allowed`},
+			{"", create("", `"ExtraHosts":["evil\n6.6.6.6 h:1.2.3.4"]`), 400, `invalid add-host "evil\n6.6.6.6 h:1.2.3.4": control characters are not allowed`},
+			{"", create("", `"DnsSearch":["a\nnameserver 6.6.6.6"]`), 400, `invalid dns-search "a\nnameserver 6.6.6.6": control characters are not allowed`},
+			{"", create("", `"DnsOptions":["ndots:1\nnameserver 6.6.6.6"]`), 400, `invalid dns-option "ndots:1\nnameserver 6.6.6.6": control characters are not allowed`},
+			{"", create("", `"Links":["db:a\nb"]`), 400, `invalid link "db:a\nb": control characters are not allowed`},
+		}
+		before := e.state(t)
+		for _, tt := range tests {
+			status, msg := e.apiCall(t, "POST", "/v1.41/containers/create"+tt.query, strings.NewReader(tt.body))
+			if status != tt.status || msg != tt.want {
+				t.Errorf("create%s %s:\n got %d %q\nwant %d %q", tt.query, tt.body, status, msg, tt.status, tt.want)
+			}
+			e.unchanged(t, tt.body, before)
+		}
+		// Network aliases with a control character, on a user network.
+		e.createNetwork(t, "bi-net")
+		before = e.state(t)
+		status, msg := e.apiCall(t, "POST", "/v1.41/containers/create", strings.NewReader(
+			`{"Image":"busybox","HostConfig":{"NetworkMode":"bi-net"},"NetworkingConfig":{"EndpointsConfig":{"bi-net":{"Aliases":["a\nb"]}}}}`))
+		if want := `invalid config for network bi-net: invalid alias "a\nb": control characters are not allowed`; status != 400 || msg != want {
+			t.Errorf("alias: %d %q, want 400 %q", status, msg, want)
+		}
+		e.unchanged(t, "alias", before)
+
+		// What Docker accepts is accepted: a valid MAC, -v modes Docker
+		// knows, a matching platform.
+		for _, tt := range []struct{ query, body string }{
+			{"", create(`"MacAddress":"02:42:ac:11:00:99"`, "")},
+			{"", create("", `"Binds":["/tmp:/b:cached"]`)},
+			{"?platform=linux/" + goruntime.GOARCH, create("", "")},
+			{"", create(`"Healthcheck":{"Test":["CMD","true"],"Interval":1000000}`, `"OomScoreAdj":-1000,"IpcMode":"private","Runtime":"skiff"`)},
+		} {
+			status, msg := e.apiCall(t, "POST", "/v1.41/containers/create"+tt.query, strings.NewReader(tt.body))
+			if status != 201 {
+				t.Errorf("create%s %s: %d %s", tt.query, tt.body, status, msg)
+				continue
+			}
+			var res struct{ Id string }
+			json.Unmarshal([]byte(msg), &res)
+			e.skiff(t, "rm", res.Id)
+		}
+	})
+}
+
+func TestBadInputNetworks(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *env) {
+		before := e.state(t)
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			// Docker's bridge driver's messages.
+			{[]string{"-o", "com.docker.network.driver.mtu=-5", "bi-mtu"}, "Error response from daemon: invalid MTU number: -5"},
+			{[]string{"-o", "com.docker.network.driver.mtu=abc", "bi-mtu"},
+				`Error response from daemon: failed to parse com.docker.network.driver.mtu value: abc (strconv.Atoi: parsing "abc": invalid syntax)`},
+			// A name no client can address (Docker makes it, then cannot
+			// remove it by name).
+			{[]string{"../x"}, `Error response from daemon: invalid network name "../x": a name cannot hold "." or ".." path segments, "//", or begin or end with "/"`},
+			{[]string{".."}, `Error response from daemon: invalid network name "..": a name cannot hold "." or ".." path segments, "//", or begin or end with "/"`},
+		} {
+			r := e.skiff(t, append([]string{"network", "create"}, tt.args...)...)
+			if r.code != 1 || strings.TrimSpace(r.stderr) != tt.want {
+				t.Errorf("network create %q: %s\nwant %s", tt.args, r, tt.want)
+			}
+			e.unchanged(t, fmt.Sprint(tt.args), before)
+		}
+
+		// Every name that is made works in every route, through the CLI
+		// (its client does not escape slashes) and the raw API (escaped).
+		e.runDetached(t, "bi-member", "busybox", "sleep", "300")
+		for _, name := range []string{"bi/x", "bi/x/y", "bi a", "bi%2e", "bi-connect"} {
+			e.mustSkiff(t, "network", "create", name)
+			if got := strings.TrimSpace(e.mustSkiff(t, "network", "inspect", "-f", "{{.Name}}", name)); got != name {
+				t.Errorf("inspect %q: %q", name, got)
+			}
+			e.mustSkiff(t, "network", "connect", name, "bi-member")
+			if got := e.inspectF(t, "bi-member", fmt.Sprintf(`{{with index .NetworkSettings.Networks %q}}on{{end}}`, name)); got != "on" {
+				t.Errorf("connect %q: not attached", name)
+			}
+			e.mustSkiff(t, "network", "disconnect", name, "bi-member")
+			escaped := strings.ReplaceAll(urlPathEscape(name), "/", "%2F")
+			if status, msg := e.apiCall(t, "GET", "/v1.41/networks/"+escaped, nil); status != 200 || !strings.Contains(msg, strconv.Quote(name)) {
+				t.Errorf("GET %s: %d %s", escaped, status, msg)
+			}
+			if out := e.mustSkiff(t, "network", "rm", name); strings.TrimSpace(out) != name {
+				t.Errorf("rm %q: %q", name, out)
+			}
+		}
+		e.mustSkiff(t, "rm", "-f", "bi-member")
+		e.unchanged(t, "network names", before)
+	})
+}
+
+// urlPathEscape escapes a path segment as url.PathEscape does.
+func urlPathEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func TestBadInputKillAndRoutes(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *env) {
+		e.runDetached(t, "bi-kill", "busybox", "sleep", "300")
+		for _, tt := range []struct{ sig, want string }{
+			// moby's daemon/kill.go, under its router's wrapping.
+			{"999", "Error response from daemon: cannot kill container: bi-kill: the linux daemon does not support signal 999"},
+			{"-1", "Error response from daemon: cannot kill container: bi-kill: the linux daemon does not support signal -1"},
+			{"FOO", "Error response from daemon: cannot kill container: bi-kill: invalid signal: FOO"},
+		} {
+			r := e.skiff(t, "kill", "-s", tt.sig, "bi-kill")
+			if r.code != 1 || strings.TrimSpace(r.stderr) != tt.want {
+				t.Errorf("kill -s %s: %s\nwant %s", tt.sig, r, tt.want)
+			}
+			if status, _ := e.apiCall(t, "POST", "/v1.41/containers/bi-kill/kill?signal="+tt.sig, nil); status != 400 {
+				t.Errorf("kill -s %s: status %d, want 400", tt.sig, status)
+			}
+		}
+		if got := e.inspectF(t, "bi-kill", "{{.State.Running}}"); got != "true" {
+			t.Errorf("a refused kill stopped the container: running=%s", got)
+		}
+		r := e.skiff(t, "kill", "bi-nosuch")
+		if want := "Error response from daemon: cannot kill container: bi-nosuch: No such container: bi-nosuch"; strings.TrimSpace(r.stderr) != want {
+			t.Errorf("kill missing: %s\nwant %s", r, want)
+		}
+		// An unknown path or method: Docker's 404 with a JSON message.
+		for _, tt := range []struct{ method, path string }{
+			{"PATCH", "/v1.41/containers/json"}, {"POST", "/v1.41/_ping"}, {"GET", "/v1.41/bogus"}, {"PUT", "/v1.41/containers/bi-kill/kill"},
+		} {
+			if status, msg := e.apiCall(t, tt.method, tt.path, nil); status != 404 || msg != "page not found" {
+				t.Errorf("%s %s: %d %q, want 404 \"page not found\"", tt.method, tt.path, status, msg)
+			}
+		}
+	})
+}
+
+// A 40 MB create body is refused after 1 MiB: the engine does not grow
+// and writes nothing.
+func TestBadInputBodyCap(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *env) {
+		before := e.state(t)
+		pid := e.enginePID()
+		if e.rootless {
+			pid = e.innerEnginePID(t)
+		}
+		rss := func() int {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			for _, l := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(l); len(f) > 1 && f[0] == "VmRSS:" {
+					n, _ := strconv.Atoi(f[1])
+					return n
+				}
+			}
+			return 0
+		}
+		rss0 := rss()
+		body := `{"Image":"busybox","Cmd":["true"],"Env":["A=` + strings.Repeat("x", 40<<20) + `"]}`
+		status, msg := e.apiCall(t, "POST", "/v1.41/containers/create", strings.NewReader(body))
+		if status != 413 || msg != "request body too large: the limit is 1048576 bytes" {
+			t.Errorf("40 MB create: %d %q", status, msg)
+		}
+		if grown := rss() - rss0; grown > 20<<10 {
+			t.Errorf("the engine grew by %d kB for a refused body", grown)
+		}
+		e.unchanged(t, "a 40 MB body", before)
+		// A body under the cap is read as usual.
+		status, msg = e.apiCall(t, "POST", "/v1.41/containers/create", strings.NewReader(
+			`{"Image":"busybox","Cmd":["true"],"Env":["A=`+strings.Repeat("x", 512<<10)+`"]}`))
+		if status != 201 {
+			t.Errorf("512 KiB create: %d %s", status, msg)
+		} else {
+			var res struct{ Id string }
+			json.Unmarshal([]byte(msg), &res)
+			e.mustSkiff(t, "rm", res.Id)
+		}
+	})
+}
+
+// --sysctl reaches the container's namespaces (as root and rootless);
+// the ones runc refuses are refused before anything is made.
+func TestSysctls(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *env) {
+		out := e.mustSkiff(t, "run", "--rm", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.shmmax=1000000",
+			"--sysctl", "fs.mqueue.msg_max=20", "busybox", "cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmax", "/proc/sys/fs/mqueue/msg_max")
+		if got := strings.Fields(out); strings.Join(got, " ") != "1 1000000 20" {
+			t.Errorf("sysctls in the container: %q, want 1 1000000 20", out)
+		}
+		// --network none has a namespace of its own too; a container
+		// sharing another's takes its network sysctls as Docker does.
+		out = e.mustSkiff(t, "run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_forward=1", "busybox", "cat", "/proc/sys/net/ipv4/ip_forward")
+		if strings.TrimSpace(out) != "1" {
+			t.Errorf("--network none: %q", out)
+		}
+		// The host's are untouched.
+		host, _ := os.ReadFile("/proc/sys/kernel/shmmax")
+		if strings.TrimSpace(string(host)) == "1000000" {
+			t.Errorf("the host's kernel.shmmax changed")
+		}
+		e.runDetached(t, "bi-hostnet", "--network", "host", "busybox", "sleep", "300")
+		before := e.state(t)
+		r := e.skiff(t, "run", "--rm", "--network", "container:bi-hostnet", "--sysctl", "net.ipv4.ip_forward=0", "busybox", "true")
+		if want := `skiff: Error response from daemon: sysctl "net.ipv4.ip_forward" not allowed in host network namespace`; r.code != 125 || !strings.HasPrefix(r.stderr, want+"\n") {
+			t.Errorf("the host's network namespace through a container: %s", r)
+		}
+		e.unchanged(t, "sysctl on the host's network", before)
+	})
+}
