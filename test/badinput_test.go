@@ -454,3 +454,49 @@ func TestSysctls(t *testing.T) {
 		e.unchanged(t, "sysctl on the host's network", before)
 	})
 }
+
+// The real docker CLI against skiff: the engine's refusals read as they
+// do through skiff's CLI, and leave nothing behind either.
+func TestBadInputDockerCLI(t *testing.T) {
+	docker, err := lookDocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachMode(t, func(t *testing.T, e *env) {
+		d := *e
+		d.environ = append(append([]string(nil), e.environ...), "DOCKER_HOST=unix://"+e.socket(), "DOCKER_CONFIG="+e.base+"/docker")
+		e.runDetached(t, "bi-dk", "busybox", "sleep", "300")
+		before := e.state(t)
+		for _, tt := range []struct {
+			args []string
+			// want is the engine's message; "" when it is the one skiff's
+			// CLI prints too (skiff's CLI refuses the others itself).
+			want string
+		}{
+			{args: []string{"create", "-v", "/a:/b:ro,rw", "busybox"}},
+			{args: []string{"create", "--tmpfs", "/", "busybox"}},
+			{args: []string{"create", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", "busybox"}},
+			{args: []string{"create", "--hostname", "a\nb", "busybox"}},
+			{args: []string{"kill", "-s", "999", "bi-dk"}},
+			{args: []string{"network", "create", "-o", "com.docker.network.driver.mtu=-5", "bi-dkmtu"}},
+			// The docker CLI takes these; skiff's engine refuses them.
+			{[]string{"create", "--add-host", "a\nb:1.2.3.4", "busybox"}, `invalid add-host "a\nb:1.2.3.4": control characters are not allowed`},
+			{[]string{"create", "--dns-option", "ndots:1\nnameserver 6.6.6.6", "busybox"}, `invalid dns-option "ndots:1\nnameserver 6.6.6.6": control characters are not allowed`},
+		} {
+			args := tt.args
+			dr := d.run(t, nil, docker, args...)
+			if tt.want != "" {
+				if dr.code != 1 || dr.stderr != "Error response from daemon: "+tt.want+"\n" {
+					t.Errorf("docker %q: %s\nwant %s", args, dr, tt.want)
+				}
+				e.unchanged(t, fmt.Sprintf("docker %q", args), before)
+				continue
+			}
+			sr := e.skiff(t, args...)
+			if dr.code != 1 || !strings.HasPrefix(dr.stderr, "Error response from daemon: ") || dr.stderr != sr.stderr || dr.code != sr.code {
+				t.Errorf("%q:\ndocker: %s\nskiff:  %s", args, dr, sr)
+			}
+			e.unchanged(t, fmt.Sprintf("docker %q", args), before)
+		}
+	})
+}
