@@ -253,6 +253,10 @@ func (e *Engine) postNetworkMembership(connect bool) http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
+		if err := checkEndpointNames(req.EndpointConfig); err != nil {
+			writeError(w, errInvalid(err))
+			return
+		}
 		c, err := e.lookup(req.Container)
 		if err != nil {
 			writeError(w, err)

@@ -66,18 +66,8 @@ func validateConfig(cfg *container.Config, hc *container.HostConfig, nc *network
 	}
 	if nc != nil {
 		for name, ep := range nc.EndpointsConfig {
-			if ep == nil {
-				continue
-			}
-			for _, a := range ep.Aliases {
-				if err := opts.NoControl("alias", a); err != nil {
-					return fmt.Errorf("invalid config for network %s: %w", name, err)
-				}
-			}
-			for _, l := range ep.Links {
-				if _, _, err := opts.ParseLink(l); err != nil {
-					return fmt.Errorf("invalid config for network %s: %w", name, err)
-				}
+			if err := checkEndpointNames(ep); err != nil {
+				return fmt.Errorf("invalid config for network %s: %w", name, err)
 			}
 		}
 	}
@@ -393,6 +383,26 @@ func (e *Engine) checkLinks(hc *container.HostConfig) error {
 		}
 		if e.hostNetwork(&container.HostConfig{NetworkMode: container.NetworkMode("container:" + name)}) {
 			return errInvalid(errConflictHostLinks)
+		}
+	}
+	return nil
+}
+
+// checkEndpointNames refuses an endpoint's aliases and links that hold a
+// control character (they become DNS names and /etc/hosts lines), and
+// links Docker cannot parse.
+func checkEndpointNames(ep *network.EndpointSettings) error {
+	if ep == nil {
+		return nil
+	}
+	for _, a := range ep.Aliases {
+		if err := opts.NoControl("alias", a); err != nil {
+			return err
+		}
+	}
+	for _, l := range ep.Links {
+		if _, _, err := opts.ParseLink(l); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -311,6 +311,15 @@ func TestBadInputNetworks(t *testing.T) {
 		// Every name that is made works in every route, through the CLI
 		// (its client does not escape slashes) and the raw API (escaped).
 		e.runDetached(t, "bi-member", "busybox", "sleep", "300")
+		e.createNetwork(t, "bi-aliases")
+		status, msg := e.apiCall(t, "POST", "/v1.41/networks/bi-aliases/connect",
+			strings.NewReader(`{"Container":"bi-member","EndpointConfig":{"Aliases":["a\nb"]}}`))
+		if want := `invalid alias "a\nb": control characters are not allowed`; status != 400 || msg != want {
+			t.Errorf("connect with an alias holding a newline: %d %q, want 400 %q", status, msg, want)
+		}
+		if got := e.inspectF(t, "bi-member", `{{with index .NetworkSettings.Networks "bi-aliases"}}on{{end}}`); got != "" {
+			t.Errorf("a refused connect attached the container")
+		}
 		for _, name := range []string{"bi/x", "bi/x/y", "bi a", "bi%2e", "bi-connect"} {
 			e.mustSkiff(t, "network", "create", name)
 			if got := strings.TrimSpace(e.mustSkiff(t, "network", "inspect", "-f", "{{.Name}}", name)); got != name {
@@ -330,6 +339,7 @@ func TestBadInputNetworks(t *testing.T) {
 			}
 		}
 		e.mustSkiff(t, "rm", "-f", "bi-member")
+		e.mustSkiff(t, "network", "rm", "bi-aliases")
 		e.unchanged(t, "network names", before)
 	})
 }
