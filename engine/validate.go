@@ -89,7 +89,9 @@ func validateConfig(cfg *container.Config, hc *container.HostConfig, nc *network
 		return fmt.Errorf("Invalid value %d, range for oom score adj is [-1000, 1000]", hc.OomScoreAdj)
 	}
 	switch hc.Runtime {
-	case "", defaultRuntime:
+	// Docker's default runtime's names mean the default to clients
+	// that copy a configuration from Docker.
+	case "", defaultRuntime, "runc", "io.containerd.runc.v2":
 	default:
 		return fmt.Errorf("unknown or invalid runtime name: %s", hc.Runtime)
 	}
