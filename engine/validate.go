@@ -39,10 +39,11 @@ func validateConfig(cfg *container.Config, hc *container.HostConfig, nc *network
 	if err := validateHealthcheck(cfg.Healthcheck); err != nil {
 		return err
 	}
-	for what, v := range map[string]string{"hostname": cfg.Hostname, "domainname": cfg.Domainname} {
-		if err := opts.NoControl(what, v); err != nil {
-			return err
-		}
+	if err := opts.NoControl("hostname", cfg.Hostname); err != nil {
+		return err
+	}
+	if err := opts.NoControl("domainname", cfg.Domainname); err != nil {
+		return err
 	}
 	for _, h := range hc.ExtraHosts {
 		if _, _, err := opts.ValidateExtraHostAPI(h); err != nil {
