@@ -318,9 +318,16 @@ func remountWith(target string, flags uintptr) error {
 // through its /proc/sys. The engine has checked that each is namespaced.
 func writeSysctls(root string, sysctls map[string]string) error {
 	for k, v := range sysctls {
-		rel := strings.ReplaceAll(k, ".", "/")
-		if strings.Contains(k, "/") || strings.Contains(k, "..") {
-			return fmt.Errorf("invalid sysctl %q", k)
+		// As sysctl(8): a name with a slash uses it as the separator and
+		// keeps its dots (net/ipv4/conf/eth0.100/forwarding).
+		rel := k
+		if !strings.Contains(k, "/") {
+			rel = strings.ReplaceAll(k, ".", "/")
+		}
+		for _, el := range strings.Split(rel, "/") {
+			if el == "" || el == "." || el == ".." {
+				return fmt.Errorf("invalid sysctl %q", k)
+			}
 		}
 		p, err := securePath(root, "/proc/sys/"+rel)
 		if err != nil {
