@@ -473,8 +473,7 @@ func TestBadInputDockerCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	forEachMode(t, func(t *testing.T, e *env) {
-		d := *e
-		d.environ = append(append([]string(nil), e.environ...), "DOCKER_HOST=unix://"+e.socket(), "DOCKER_CONFIG="+e.base+"/docker")
+		d := e.dockerEnv()
 		e.runDetached(t, "bi-dk", "busybox", "sleep", "300")
 		before := e.state(t)
 		for _, tt := range []struct {

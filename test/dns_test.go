@@ -263,8 +263,7 @@ func TestNetDockerCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	forEachMode(t, func(t *testing.T, e *env) {
-		d := *e
-		d.environ = append(append([]string(nil), e.environ...), "DOCKER_HOST=unix://"+e.socket(), "DOCKER_CONFIG="+e.base+"/docker")
+		d := e.dockerEnv()
 		s := e.net24(11)
 		t.Cleanup(func() { e.skiff(t, "network", "rm", "dk-net") })
 		if r := d.run(t, nil, docker, "network", "create", "--subnet", s+".0/24", "--label", "via=docker", "dk-net"); r.code != 0 {

@@ -13,3 +13,11 @@ func lookDocker() (string, error) {
 	}
 	return p, nil
 }
+
+// dockerEnv is e for the docker CLI: DOCKER_HOST on e's engine and a
+// docker config of e's own.
+func (e *env) dockerEnv() env {
+	d := *e
+	d.environ = append(append([]string(nil), e.environ...), "DOCKER_HOST=unix://"+e.socket(), "DOCKER_CONFIG="+e.base+"/docker")
+	return d
+}
