@@ -266,18 +266,20 @@ func (s *Store) ensureLayer(l v1.Layer, index int, chain, parent string, diffID 
 		return false, nil
 	}
 	progress(jsonstream.Message{Status: "Pulling fs layer", ID: short})
-	if err := s.putLayer(l, index, chain, parent, diffID, short, src, progress); err != nil {
+	made, err := s.putLayer(l, index, chain, parent, diffID, short, src, progress)
+	if err != nil {
 		return false, err
 	}
 	progress(jsonstream.Message{Status: "Pull complete", ID: short})
-	return true, nil
+	return made, nil
 }
 
-func (s *Store) putLayer(l v1.Layer, index int, id, parent string, diffID v1.Hash, short string, src source, progress Progress) error {
+// putLayer unpacks l as layer id and checks it; made is false when the
+// store already had the layer (another process made it meanwhile).
+func (s *Store) putLayer(l v1.Layer, index int, id, parent string, diffID v1.Hash, short string, src source, progress Progress) (made bool, err error) {
 	var (
 		rc   io.ReadCloser
 		size int64
-		err  error
 	)
 	if src == fromRegistry {
 		size, _ = l.Size()
@@ -286,7 +288,7 @@ func (s *Store) putLayer(l v1.Layer, index int, id, parent string, diffID v1.Has
 		rc, err = l.Uncompressed()
 	}
 	if err != nil {
-		return fmt.Errorf("fetching layer %s: %w", short, err)
+		return false, fmt.Errorf("fetching layer %s: %w", short, err)
 	}
 	defer rc.Close()
 	pr := &progressReader{r: rc, total: size, id: short, progress: progress, status: "Downloading"}
@@ -299,24 +301,24 @@ func (s *Store) putLayer(l v1.Layer, index int, id, parent string, diffID v1.Has
 		_, err = io.Copy(io.Discard, pr)
 		if err != nil {
 			s.DeleteLayer(id)
-			return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, err)
+			return false, fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, err)
 		}
 	}
 	if err != nil {
 		if errors.Is(err, storage.ErrDuplicateID) {
-			return nil
+			return false, nil
 		}
-		return unpackError(l, short, err)
+		return false, unpackError(l, short, err)
 	}
 	if got := layer.UncompressedDigest.String(); got != diffID.String() {
 		s.DeleteLayer(id)
 		if src == fromArchive {
-			return fmt.Errorf("invalid diffID for layer %d: expected %q, got %q", index, diffID.String(), got)
+			return false, fmt.Errorf("invalid diffID for layer %d: expected %q, got %q", index, diffID.String(), got)
 		}
-		return fmt.Errorf("%w: layer %s (diff_id %s) unpacks to %s", ErrRootFSMismatch, short, diffID, got)
+		return false, fmt.Errorf("%w: layer %s (diff_id %s) unpacks to %s", ErrRootFSMismatch, short, diffID, got)
 	}
 	progress(jsonstream.Message{Status: "Download complete", ID: short})
-	return nil
+	return true, nil
 }
 
 func (s *Store) putImage(id, top string, rawCfg, rawManifest []byte, manifestDigest digest.Digest, created time.Time) (*storage.Image, error) {

@@ -17,19 +17,6 @@ import (
 	"github.com/skiff-dev/skiff/runtime"
 )
 
-// userDir makes a directory that the env's user owns, below the env.
-func (e *env) userDir(t *testing.T, name string) string {
-	t.Helper()
-	dir := filepath.Join(e.base, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if e.rootless {
-		os.Chown(dir, e.uid, e.gid)
-	}
-	return dir
-}
-
 // fdTargets lists what a process's fds point at, by fd number.
 func fdTargets(pid int) map[int]string {
 	out := map[int]string{}
@@ -52,7 +39,7 @@ func fdTargets(pid int) map[int]string {
 // /proc/self/fd/N is refused (CVE-2024-21626).
 func TestFDHygiene(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
-		dir := e.userDir(t, "fdmark")
+		dir := e.hostDir(t, "fdmark")
 		e.stopEngine()
 		r := e.run(t, nil, "sh", "-c", `exec 8<"$1" 9</; exec "$2" version`, "sh", dir, *skiffBin)
 		if r.code != 0 {
@@ -316,7 +303,7 @@ func TestHostileLayers(t *testing.T) {
 // skiff gives it (as Docker's device cgroup does).
 func TestMknodInContainer(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
-		vol := e.userDir(t, "mknodvol")
+		vol := e.hostDir(t, "mknodvol")
 		for _, dir := range []string{"/tmp", "/dev", "/dev/shm", "/v"} {
 			out := e.mustSkiff(t, "run", "--rm", "-v", vol+":/v", "busybox", "sh", "-c",
 				"mknod "+dir+"/sdx b 8 0 2>/dev/null || { echo NOMKNOD; exit 0; }; head -c 1 "+dir+"/sdx >/dev/null 2>&1 && echo OPENED; rm -f "+dir+"/sdx")
