@@ -287,7 +287,11 @@ func testConcurrent(t *testing.T, h Harness) {
 		}
 		next[stream]++
 	}
-	if next["stdout"] != n || next["stderr"] != n {
+	switch {
+	case h.Lossy && (next["stdout"] == 0 || next["stderr"] == 0):
+		// A lossy transport may drop any message, the last ones too.
+		t.Errorf("messages per stream = %v, want some of each", next)
+	case !h.Lossy && (next["stdout"] != n || next["stderr"] != n):
 		t.Errorf("messages per stream = %v, want %d each", next, n)
 	}
 }
