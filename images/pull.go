@@ -21,6 +21,10 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/opencontainers/go-digest"
 	"go.podman.io/storage"
+	drivers "go.podman.io/storage/drivers"
+	"go.podman.io/storage/pkg/archive"
+
+	"github.com/skiff-dev/skiff/images/unpack"
 )
 
 // Progress receives Docker's pull messages, one per event.
@@ -292,32 +296,105 @@ func (s *Store) putLayer(l v1.Layer, index int, id, parent string, diffID v1.Has
 	}
 	defer rc.Close()
 	pr := &progressReader{r: rc, total: size, id: short, progress: progress, status: "Downloading"}
-	// No UncompressedDigest: the store computes it from what it unpacks,
-	// and it is checked against the config's diff_id below.
-	layer, _, err := s.PutLayer(id, parent, nil, "", false, &storage.LayerOptions{}, pr)
-	if err == nil {
+	check := func(got digest.Digest) error {
 		// Read the blob to its end: go-containerregistry checks its
 		// digest at EOF, which the unpacker may not have reached.
-		_, err = io.Copy(io.Discard, pr)
-		if err != nil {
-			s.DeleteLayer(id)
-			return false, fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, err)
+		if _, err := io.Copy(io.Discard, pr); err != nil {
+			return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, err)
 		}
+		if got.String() != diffID.String() {
+			if src == fromArchive {
+				return fmt.Errorf("invalid diffID for layer %d: expected %q, got %q", index, diffID.String(), got)
+			}
+			return fmt.Errorf("%w: layer %s (diff_id %s) unpacks to %s", ErrRootFSMismatch, short, diffID, got)
+		}
+		return nil
+	}
+	if s.staged {
+		made, err = s.putStagedLayer(id, parent, pr, check)
+	} else {
+		made, err = s.putUnpackedLayer(id, parent, pr, check)
 	}
 	if err != nil {
-		if errors.Is(err, storage.ErrDuplicateID) {
-			return false, nil
+		var ce checkError
+		if errors.As(err, &ce) {
+			return false, ce.error
+		}
+		// A blob that is not what the manifest says explains any
+		// failure to unpack it.
+		if _, derr := io.Copy(io.Discard, pr); derr != nil {
+			return false, fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, derr)
+		}
+		if errors.Is(err, unpack.ErrBadEntry) {
+			return false, fmt.Errorf("extracting layer %s: %w", short, err)
 		}
 		return false, unpackError(l, short, err)
 	}
-	if got := layer.UncompressedDigest.String(); got != diffID.String() {
-		s.DeleteLayer(id)
-		if src == fromArchive {
-			return false, fmt.Errorf("invalid diffID for layer %d: expected %q, got %q", index, diffID.String(), got)
-		}
-		return false, fmt.Errorf("%w: layer %s (diff_id %s) unpacks to %s", ErrRootFSMismatch, short, diffID, got)
+	if made {
+		progress(jsonstream.Message{Status: "Download complete", ID: short})
 	}
-	progress(jsonstream.Message{Status: "Download complete", ID: short})
+	return made, nil
+}
+
+// checkError is the layer check's verdict (not an unpacking failure).
+type checkError struct{ error }
+
+// putStagedLayer unpacks the layer with skiff's own unpacker into the
+// driver's staging area, checks it, and only then adds it to the store:
+// a layer that fails its check never enters the store.
+func (s *Store) putStagedLayer(id, parent string, blob io.Reader, check func(digest.Digest) error) (made bool, err error) {
+	stream, err := archive.DecompressStream(blob)
+	if err != nil {
+		return false, err
+	}
+	defer stream.Close()
+	opts := &drivers.ApplyDiffWithDifferOpts{}
+	out, err := s.PrepareStagedLayer(opts, unpack.NewDiffer(stream, archive.GetOverlayXattrName("opaque")))
+	if err != nil {
+		if out != nil && out.TarSplit != nil {
+			out.TarSplit.Close()
+		}
+		return false, err
+	}
+	applied := false
+	defer func() {
+		if !applied {
+			if cerr := s.CleanupStagedLayer(out); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("removing the staged layer: %w", cerr))
+			}
+		}
+	}()
+	if err := check(out.UncompressedDigest); err != nil {
+		return false, checkError{err}
+	}
+	if _, err := s.Layer(id); err == nil {
+		return false, nil
+	}
+	_, err = s.ApplyStagedLayer(storage.ApplyStagedLayerOptions{
+		ID: id, ParentLayer: parent, DiffOutput: out, DiffOptions: opts,
+	})
+	applied = err == nil
+	if errors.Is(err, storage.ErrDuplicateID) {
+		return false, nil
+	}
+	return applied, err
+}
+
+// putUnpackedLayer unpacks the layer with the store's unpacker (the
+// drivers that take no staged layer, vfs), then checks it.
+func (s *Store) putUnpackedLayer(id, parent string, blob io.Reader, check func(digest.Digest) error) (bool, error) {
+	// No UncompressedDigest: the store computes it from what it unpacks.
+	layer, _, err := s.PutLayer(id, parent, nil, "", false, &storage.LayerOptions{}, blob)
+	if errors.Is(err, storage.ErrDuplicateID) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := check(layer.UncompressedDigest); err != nil {
+		s.DeleteLayer(id)
+		return false, checkError{err}
+	}
 	return true, nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"go.podman.io/storage"
 	"go.podman.io/storage/types"
+
+	"github.com/skiff-dev/skiff/images/unpack"
 )
 
 // Errors the engine maps to Docker's HTTP statuses.
@@ -49,6 +51,9 @@ type Store struct {
 	mu     sync.Mutex // serializes name changes (tag, rmi, pull)
 	// layerLocks serialize the check-and-unpack of one layer (by chain ID).
 	layerLocks keyedLocks
+	// staged: layers are unpacked by skiff's own unpacker into the
+	// driver's staging area (the overlay drivers), not by the store's.
+	staged bool
 }
 
 // Options locate the store.
@@ -88,7 +93,7 @@ func Open(opt Options) (*Store, error) {
 			s.Shutdown(true)
 			return nil, err
 		}
-		return &Store{Store: s, Driver: d}, nil
+		return &Store{Store: s, Driver: d, staged: d != DriverVFS && unpack.Supported()}, nil
 	}
 	return nil, fmt.Errorf("no storage driver works: %w", errors.Join(errs...))
 }

@@ -1,7 +1,6 @@
 package images
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -33,20 +32,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newTestStore opens a vfs store in a temporary directory. It needs root
-// (the store chowns and chroots while unpacking).
-func newTestStore(t *testing.T) *Store {
+// eachDriver runs test once per storage driver: vfs (containers/storage's
+// unpacker) and, where the kernel mounts it, native overlay (skiff's
+// own unpacker through the staged-layer path). It needs root (the
+// store chowns and chroots while unpacking).
+func eachDriver(t *testing.T, test func(t *testing.T, s *Store)) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: containers/storage chroots and chowns while unpacking")
 	}
-	dir := t.TempDir()
-	s, err := Open(Options{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), Driver: DriverVFS})
-	if err != nil {
-		t.Fatal(err)
+	for _, d := range []string{DriverVFS, DriverOverlay} {
+		t.Run(d, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(Options{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), Driver: d})
+			if err != nil {
+				if d == DriverOverlay {
+					t.Skipf("overlay does not work here: %v", err)
+				}
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Shutdown(true) })
+			if d == DriverOverlay && !s.staged {
+				t.Fatal("the overlay store does not use skiff's unpacker")
+			}
+			test(t, s)
+		})
 	}
-	t.Cleanup(func() { s.Shutdown(true) })
-	return s
 }
 
 func fileImage(t *testing.T, name, content string) v1.Image {
@@ -100,66 +111,68 @@ func (s *statuses) has(status string) bool {
 }
 
 func TestLoadVerifiesDiffIDs(t *testing.T) {
-	s := newTestStore(t)
-	good := fileImage(t, "good", "good\n")
-	if _, _, err := s.storeLayersAndImage(good, nil, "", fromArchive, nil); err != nil {
-		t.Fatalf("a good image: %v", err)
-	}
-	before := layerCount(t, s)
-	liar, err := testimages.WithDiffID(fileImage(t, "liar", "liar\n"), 0, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = s.storeLayersAndImage(liar, nil, "", fromArchive, nil)
-	if err == nil || !strings.Contains(err.Error(), `invalid diffID for layer 0: expected "sha256:abab`) {
-		t.Fatalf("loading an image whose layer is not its diff_id: err = %v, want Docker's invalid diffID error", err)
-	}
-	if n := layerCount(t, s); n != before {
-		t.Errorf("the store has %d layers after the refused load, had %d", n, before)
-	}
-	if ims, _ := s.Images(); len(ims) != 1 {
-		t.Errorf("the store has %d images after the refused load, want 1", len(ims))
-	}
+	eachDriver(t, func(t *testing.T, s *Store) {
+		good := fileImage(t, "good", "good\n")
+		if _, _, err := s.storeLayersAndImage(good, nil, "", fromArchive, nil); err != nil {
+			t.Fatalf("a good image: %v", err)
+		}
+		before := layerCount(t, s)
+		liar, err := testimages.WithDiffID(fileImage(t, "liar", "liar\n"), 0, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.storeLayersAndImage(liar, nil, "", fromArchive, nil)
+		if err == nil || !strings.Contains(err.Error(), `invalid diffID for layer 0: expected "sha256:abab`) {
+			t.Fatalf("loading an image whose layer is not its diff_id: err = %v, want Docker's invalid diffID error", err)
+		}
+		if n := layerCount(t, s); n != before {
+			t.Errorf("the store has %d layers after the refused load, had %d", n, before)
+		}
+		if ims, _ := s.Images(); len(ims) != 1 {
+			t.Errorf("the store has %d images after the refused load, want 1", len(ims))
+		}
+	})
 }
 
 func TestPoisonThenPull(t *testing.T) {
-	s := newTestStore(t)
-	real := fileImage(t, "app", "the real thing\n")
-	poison, err := testimages.WithDiffID(fileImage(t, "app", "poison\n"), 0, diffIDOf(t, real))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.storeLayersAndImage(poison, nil, "", fromArchive, nil); err == nil {
-		t.Fatal("an image whose layer claims another image's diff_id was accepted")
-	}
-	var st statuses
-	im, _, err := s.storeLayersAndImage(real, nil, "", fromRegistry, st.progress)
-	if err != nil {
-		t.Fatalf("the real image after the poisoned one: %v", err)
-	}
-	if st.has("Already exists") || !st.has("Pull complete") {
-		t.Errorf("the real image's layer was not unpacked afresh: statuses %q", st.list)
-	}
-	l, err := s.Layer(im.TopLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.UncompressedDigest.String() != diffIDOf(t, real).String() {
-		t.Errorf("stored layer digest %s, want %s", l.UncompressedDigest, diffIDOf(t, real))
-	}
-	rc, err := s.Diff("", l.ID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	plain, err := archive.DecompressStream(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(plain)
-	if !bytes.Contains(b, []byte("the real thing")) || bytes.Contains(b, []byte("poison")) {
-		t.Errorf("the stored layer does not hold the real image's file")
-	}
+	eachDriver(t, func(t *testing.T, s *Store) {
+		real := fileImage(t, "app", "the real thing\n")
+		poison, err := testimages.WithDiffID(fileImage(t, "app", "poison\n"), 0, diffIDOf(t, real))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.storeLayersAndImage(poison, nil, "", fromArchive, nil); err == nil {
+			t.Fatal("an image whose layer claims another image's diff_id was accepted")
+		}
+		var st statuses
+		im, _, err := s.storeLayersAndImage(real, nil, "", fromRegistry, st.progress)
+		if err != nil {
+			t.Fatalf("the real image after the poisoned one: %v", err)
+		}
+		if st.has("Already exists") || !st.has("Pull complete") {
+			t.Errorf("the real image's layer was not unpacked afresh: statuses %q", st.list)
+		}
+		l, err := s.Layer(im.TopLayer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.UncompressedDigest.String() != diffIDOf(t, real).String() {
+			t.Errorf("stored layer digest %s, want %s", l.UncompressedDigest, diffIDOf(t, real))
+		}
+		rc, err := s.Diff("", l.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		plain, err := archive.DecompressStream(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(plain)
+		if !bytes.Contains(b, []byte("the real thing")) || bytes.Contains(b, []byte("poison")) {
+			t.Errorf("the stored layer does not hold the real image's file")
+		}
+	})
 }
 
 // tamperingRegistry serves a registry whose blob `bad` comes back with
@@ -189,103 +202,68 @@ func tamperingRegistry(t *testing.T, bad v1.Hash) string {
 }
 
 func TestPullVerifiesDigests(t *testing.T) {
-	s := newTestStore(t)
-	img := fileImage(t, "f", strings.Repeat("data ", 1000))
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, err := layers[0].Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := tamperingRegistry(t, blob)
-	if err := testimages.Push(addr, "tampered:latest", img); err != nil {
-		t.Fatal(err)
-	}
-	liar, err := testimages.WithDiffID(fileImage(t, "g", "other\n"), 0, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("cd", 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testimages.Push(addr, "liar:latest", liar); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := s.Pull(ctx, addr+"/tampered:latest", PullOptions{}, nil); err == nil {
-		t.Error("a blob that does not match the manifest's digest was accepted")
-	} else if !strings.Contains(err.Error(), "error verifying sha256 checksum") {
-		t.Errorf("tampered blob: err = %v, want go-containerregistry's checksum error", err)
-	}
-	if _, err := s.Pull(ctx, addr+"/liar:latest", PullOptions{}, nil); !errors.Is(err, ErrRootFSMismatch) {
-		t.Errorf("a layer that is not its diff_id: err = %v, want %v", err, ErrRootFSMismatch)
-	}
-	if n := layerCount(t, s); n != 0 {
-		t.Errorf("the store keeps %d layers of refused pulls", n)
-	}
+	eachDriver(t, func(t *testing.T, s *Store) {
+		img := fileImage(t, "f", strings.Repeat("data ", 1000))
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, err := layers[0].Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := tamperingRegistry(t, blob)
+		if err := testimages.Push(addr, "tampered:latest", img); err != nil {
+			t.Fatal(err)
+		}
+		liar, err := testimages.WithDiffID(fileImage(t, "g", "other\n"), 0, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("cd", 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := testimages.Push(addr, "liar:latest", liar); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := s.Pull(ctx, addr+"/tampered:latest", PullOptions{}, nil); err == nil {
+			t.Error("a blob that does not match the manifest's digest was accepted")
+		} else if !strings.Contains(err.Error(), "error verifying sha256 checksum") {
+			t.Errorf("tampered blob: err = %v, want go-containerregistry's checksum error", err)
+		}
+		if _, err := s.Pull(ctx, addr+"/liar:latest", PullOptions{}, nil); !errors.Is(err, ErrRootFSMismatch) {
+			t.Errorf("a layer that is not its diff_id: err = %v, want %v", err, ErrRootFSMismatch)
+		}
+		if n := layerCount(t, s); n != 0 {
+			t.Errorf("the store keeps %d layers of refused pulls", n)
+		}
+	})
 }
 
 func TestHostileLayers(t *testing.T) {
-	s := newTestStore(t)
-	canary := filepath.Join(t.TempDir(), "canary")
-	if err := os.WriteFile(canary, []byte("canary\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	corpus, err := testimages.HostileCorpus(empty.Image, canary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range corpus {
-		t.Run(h.Name, func(t *testing.T) {
-			_, _, err := s.storeLayersAndImage(h.Image, nil, "", fromArchive, nil)
-			if h.Refused != "" {
-				if !errors.Is(err, ErrBadLayer) || !strings.Contains(err.Error(), `entry "`+h.Refused+`"`) {
-					t.Errorf("err = %v, want %v naming the entry", err, ErrBadLayer)
+	eachDriver(t, func(t *testing.T, s *Store) {
+		canary := filepath.Join(t.TempDir(), "canary")
+		if err := os.WriteFile(canary, []byte("canary\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		corpus, err := testimages.HostileCorpus(empty.Image, canary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range corpus {
+			t.Run(h.Name, func(t *testing.T) {
+				_, _, err := s.storeLayersAndImage(h.Image, nil, "", fromArchive, nil)
+				if h.Refused != "" {
+					if !errors.Is(err, ErrBadLayer) || !strings.Contains(err.Error(), `entry "`+h.Refused+`"`) {
+						t.Errorf("err = %v, want %v naming the entry", err, ErrBadLayer)
+					}
+				} else if err != nil {
+					t.Errorf("err = %v, want the layer unpacked inside the store", err)
 				}
-			} else if err != nil {
-				t.Errorf("err = %v, want the layer unpacked inside the store", err)
-			}
-			if b, err := os.ReadFile(canary); err != nil || string(b) != "canary\n" {
-				t.Fatalf("the canary outside the store changed: %q, %v", b, err)
-			}
-		})
-	}
-}
-
-func TestCheckTar(t *testing.T) {
-	type ent struct {
-		typ        byte
-		name, link string
-	}
-	tests := []struct {
-		name    string
-		entries []ent
-		want    string
-	}{
-		{"fine", []ent{{tar.TypeReg, "a", ""}, {tar.TypeLink, "b", "a"}, {tar.TypeLink, "c", "/a"}}, ""},
-		{"link to a later file", []ent{{tar.TypeLink, "b", "a"}, {tar.TypeReg, "a", ""}}, `entry "b" is a hard link to "a", which is not in the layer`},
-		{"link outside", []ent{{tar.TypeLink, "x", "../../etc/shadow"}}, `entry "x" is a hard link to "../../etc/shadow", outside the layer`},
-		{"whiteout of ..", []ent{{tar.TypeReg, "d/.wh...", ""}}, `entry "d/.wh..." is a whiteout of ".."`},
-		{"twice", []ent{{tar.TypeSymlink, "a", "/x"}, {tar.TypeReg, "a", ""}}, `entry "a" appears twice in the layer`},
-		{"opaque whiteout", []ent{{tar.TypeReg, "d/.wh..wh..opq", ""}}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			tw := tar.NewWriter(&buf)
-			for _, e := range tt.entries {
-				if err := tw.WriteHeader(&tar.Header{Typeflag: e.typ, Name: e.name, Linkname: e.link, Mode: 0o644}); err != nil {
-					t.Fatal(err)
+				if b, err := os.ReadFile(canary); err != nil || string(b) != "canary\n" {
+					t.Fatalf("the canary outside the store changed: %q, %v", b, err)
 				}
-			}
-			tw.Close()
-			if got := checkTar(&buf); got != tt.want {
-				t.Errorf("checkTar = %q, want %q", got, tt.want)
-			}
-		})
-	}
-	if got := checkTar(strings.NewReader(strings.Repeat("not a tar ", 60))); got == "" {
-		t.Error("checkTar of garbage found nothing")
-	}
+			})
+		}
+	})
 }
 
 func TestKeyedLocks(t *testing.T) {
@@ -316,15 +294,5 @@ func TestKeyedLocks(t *testing.T) {
 	wg.Wait()
 	if len(k.locks) != 0 {
 		t.Errorf("%d locks left after every holder released", len(k.locks))
-	}
-}
-
-func TestEscapes(t *testing.T) {
-	for name, want := range map[string]bool{
-		"a/b": false, "/etc/passwd": false, "a/../b": false, "../x": true, "a/../../x": true, "/../x": true, "./a/./..": false,
-	} {
-		if got := escapes(name); got != want {
-			t.Errorf("escapes(%q) = %v, want %v", name, got, want)
-		}
 	}
 }

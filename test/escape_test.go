@@ -393,3 +393,63 @@ func TestLayerDigests(t *testing.T) {
 		}
 	})
 }
+
+// TestSparseLayer pulls and loads an image whose few-kilobyte layer holds
+// a 10 GiB sparse file: it must stay sparse in the store (Docker writes
+// every zero), and read back the same in the container.
+func TestSparseLayer(t *testing.T) {
+	const size = 10 << 30
+	bb, err := testimages.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := testimages.WithSparseFile(bb, "big", size, map[int64]string{0: "head", 5 << 30: "middle", size - 4: "tail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testimages.Push(registry, "sparse:latest", img); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("/tmp", "skiff-sparse-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	archive := filepath.Join(dir, "sparse.tar")
+	if err := testimages.WriteTarball(archive, img, "sparse-loaded:latest"); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(archive, 0o644)
+	forEachMode(t, func(t *testing.T, e *env) {
+		for _, how := range []struct{ name, ref string }{
+			{"pull", registry + "/sparse:latest"},
+			{"load", "sparse-loaded:latest"},
+		} {
+			t.Run(how.name, func(t *testing.T) {
+				if how.name == "pull" {
+					e.mustSkiff(t, "pull", how.ref)
+				} else {
+					e.mustSkiff(t, "load", "-i", archive)
+				}
+				t.Cleanup(func() { e.skiff(t, "rmi", "-f", how.ref) })
+				out := e.mustSkiff(t, "run", "--rm", how.ref, "sh", "-c",
+					"stat -c '%s %b %B' /big; head -c 4 /big; echo; dd if=/big bs=1M skip=5120 count=1 2>/dev/null | head -c 6; echo; tail -c 4 /big")
+				lines := strings.Split(out, "\n")
+				var gotSize, blocks, blockSize int64
+				if _, err := fmt.Sscan(lines[0], &gotSize, &blocks, &blockSize); err != nil {
+					t.Fatalf("stat: %q", out)
+				}
+				if gotSize != size {
+					t.Errorf("the file is %d bytes, want %d", gotSize, int64(size))
+				}
+				if used := blocks * blockSize; used > 1<<20 {
+					t.Errorf("the 10 GiB sparse file takes %d bytes on disk, want its holes kept", used)
+				}
+				if len(lines) < 4 || lines[1] != "head" || lines[2] != "middle" || lines[3] != "tail" {
+					t.Errorf("the file reads %q, want head, middle and tail", lines[1:])
+				}
+			})
+		}
+	})
+}
