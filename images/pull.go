@@ -10,6 +10,7 @@ import (
 	"net"
 	goruntime "runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/distribution/reference"
@@ -204,47 +205,11 @@ func (s *Store) storeLayersAndImage(img v1.Image, named reference.Named, manifes
 	if existing, err := s.Image(cfgName.Hex); err == nil && named != nil {
 		fresh = !hasName(existing.Names, named.String())
 	}
-	var created []string
-	parent := ""
-	for i, l := range layers {
-		diffID := cfg.RootFS.DiffIDs[i]
-		if diffID.Algorithm != "sha256" || len(diffID.Hex) != 64 {
-			err = fmt.Errorf("%w: layer %d has diff_id %q", ErrRootFSMismatch, i, diffID)
-			break
-		}
-		chain := chainID(parent, diffID)
-		// Docker names a layer by its blob's digest; an archive's layer by
-		// its diff_id (go-containerregistry would compress an uncompressed
-		// archive layer just to learn its blob digest).
-		short := diffID.Hex
-		if src == fromRegistry {
-			ld, derr := l.Digest()
-			if derr != nil {
-				err = derr
-				break
-			}
-			short = ld.Hex
-		}
-		short = short[:12]
-		var made bool
-		made, err = s.ensureLayer(l, i, chain, parent, diffID, short, src, progress)
-		if err != nil {
-			break
-		}
-		if made {
-			created = append(created, chain)
-		}
-		parent = chain
-	}
+	top, err := s.storeLayers(layers, cfg.RootFS.DiffIDs, src, progress)
 	if err != nil {
-		// Leave nothing of this image behind (layers that another image
-		// uses meanwhile stay: the store refuses to delete them).
-		for i := len(created) - 1; i >= 0; i-- {
-			s.DeleteLayer(created[i])
-		}
 		return nil, false, err
 	}
-	im, err := s.putImage(cfgName.Hex, parent, rawCfg, rawManifest, manifestDigest, cfg.Created.Time)
+	im, err := s.putImage(cfgName.Hex, top, rawCfg, rawManifest, manifestDigest, cfg.Created.Time)
 	if err != nil {
 		return nil, false, err
 	}
@@ -260,141 +225,258 @@ func (s *Store) storeLayersAndImage(img v1.Image, named reference.Named, manifes
 	return out, fresh, err
 }
 
-// ensureLayer makes sure the store has layer chain, unpacking l when it
-// does not; made says it did. Two pulls of one layer unpack it once.
-func (s *Store) ensureLayer(l v1.Layer, index int, chain, parent string, diffID v1.Hash, short string, src source, progress Progress) (bool, error) {
-	unlock := s.layerLocks.lock(chain)
-	defer unlock()
-	if _, err := s.Layer(chain); err == nil {
-		progress(jsonstream.Message{Status: "Already exists", ID: short})
-		return false, nil
-	}
-	progress(jsonstream.Message{Status: "Pulling fs layer", ID: short})
-	made, err := s.putLayer(l, index, chain, parent, diffID, short, src, progress)
-	if err != nil {
-		return false, err
-	}
-	progress(jsonstream.Message{Status: "Pull complete", ID: short})
-	return made, nil
+// maxConcurrentLayers is how many layers a pull fetches and unpacks at
+// once (Docker's max-concurrent-downloads).
+const maxConcurrentLayers = 3
+
+// layerJob is one layer that the store does not have yet.
+type layerJob struct {
+	l             v1.Layer
+	index         int
+	chain, parent string
+	diffID        v1.Hash
+	short         string
+	staged        *drivers.DriverWithDifferOutput // set by stage
+	err           error
+	done          chan struct{}
 }
 
-// putLayer unpacks l as layer id and checks it; made is false when the
-// store already had the layer (another process made it meanwhile).
-func (s *Store) putLayer(l v1.Layer, index int, id, parent string, diffID v1.Hash, short string, src source, progress Progress) (made bool, err error) {
+// storeLayers makes sure the store has every layer, unpacking those it
+// lacks, and returns the top layer's ID. Layers are keyed by chain ID;
+// each is locked (in order, so that pulls sharing layers cannot
+// deadlock) from the check that it is missing to its commit, so two
+// pulls of one layer unpack it once. With staged unpacking the layers are
+// fetched and unpacked in parallel and committed in order; a failure
+// leaves none of the layers this call made.
+func (s *Store) storeLayers(layers []v1.Layer, diffIDs []v1.Hash, src source, progress Progress) (top string, err error) {
+	var progressMu sync.Mutex
+	report := progress
+	progress = func(m jsonstream.Message) { // the layers report concurrently
+		progressMu.Lock()
+		defer progressMu.Unlock()
+		report(m)
+	}
+	var jobs []*layerJob
+	var unlocks []func()
+	defer func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}()
+	parent := ""
+	for i, l := range layers {
+		diffID := diffIDs[i]
+		if diffID.Algorithm != "sha256" || len(diffID.Hex) != 64 {
+			return "", fmt.Errorf("%w: layer %d has diff_id %q", ErrRootFSMismatch, i, diffID)
+		}
+		chain := chainID(parent, diffID)
+		// Docker names a layer by its blob's digest; an archive's layer by
+		// its diff_id (go-containerregistry would compress an uncompressed
+		// archive layer just to learn its blob digest).
+		short := diffID.Hex
+		if src == fromRegistry {
+			ld, err := l.Digest()
+			if err != nil {
+				return "", err
+			}
+			short = ld.Hex
+		}
+		short = short[:12]
+		unlocks = append(unlocks, s.layerLocks.lock(chain))
+		if _, err := s.Layer(chain); err == nil {
+			progress(jsonstream.Message{Status: "Already exists", ID: short})
+		} else {
+			progress(jsonstream.Message{Status: "Pulling fs layer", ID: short})
+			jobs = append(jobs, &layerJob{l: l, index: i, chain: chain, parent: parent, diffID: diffID, short: short, done: make(chan struct{})})
+		}
+		parent = chain
+	}
+	var created []string
+	defer func() {
+		if err != nil {
+			// Leave nothing of this image behind (layers that another
+			// image uses meanwhile stay: the store refuses to delete them).
+			for i := len(created) - 1; i >= 0; i-- {
+				s.DeleteLayer(created[i])
+			}
+		}
+	}()
+	if !s.staged {
+		for _, j := range jobs {
+			made, err := s.putUnstagedLayer(j, src, progress)
+			if err != nil {
+				return "", err
+			}
+			if made {
+				created = append(created, j.chain)
+			}
+			progress(jsonstream.Message{Status: "Pull complete", ID: j.short})
+		}
+		return parent, nil
+	}
+
+	stop := make(chan struct{})
+	sem := make(chan struct{}, maxConcurrentLayers)
+	for _, j := range jobs {
+		go func() {
+			defer close(j.done)
+			select {
+			case sem <- struct{}{}:
+			case <-stop:
+				j.err = errStopped
+				return
+			}
+			defer func() { <-sem }()
+			j.staged, j.err = s.stageLayer(j, src, progress, stop)
+		}()
+	}
+	for k, j := range jobs {
+		<-j.done
+		if j.err == nil {
+			var made bool
+			made, j.err = s.commitLayer(j)
+			if made {
+				created = append(created, j.chain)
+			}
+		}
+		if j.err != nil {
+			close(stop)
+			for _, rest := range jobs[k+1:] {
+				<-rest.done
+				if rest.staged != nil {
+					s.CleanupStagedLayer(rest.staged)
+				}
+			}
+			return "", j.err
+		}
+		progress(jsonstream.Message{Status: "Pull complete", ID: j.short})
+	}
+	return parent, nil
+}
+
+var errStopped = errors.New("stopped: another layer failed")
+
+// openLayer opens the layer's stream (the compressed blob from a
+// registry, the tar from an archive), reporting progress as it is read.
+func openLayer(j *layerJob, src source, progress Progress) (io.ReadCloser, *progressReader, error) {
 	var (
 		rc   io.ReadCloser
 		size int64
+		err  error
 	)
 	if src == fromRegistry {
-		size, _ = l.Size()
-		rc, err = l.Compressed()
+		size, _ = j.l.Size()
+		rc, err = j.l.Compressed()
 	} else {
-		rc, err = l.Uncompressed()
+		rc, err = j.l.Uncompressed()
 	}
 	if err != nil {
-		return false, fmt.Errorf("fetching layer %s: %w", short, err)
+		return nil, nil, fmt.Errorf("fetching layer %s: %w", j.short, err)
 	}
-	defer rc.Close()
-	pr := &progressReader{r: rc, total: size, id: short, progress: progress, status: "Downloading"}
-	check := func(got digest.Digest) error {
-		// Read the blob to its end: go-containerregistry checks its
-		// digest at EOF, which the unpacker may not have reached.
-		if _, err := io.Copy(io.Discard, pr); err != nil {
-			return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, err)
-		}
-		if got.String() != diffID.String() {
-			if src == fromArchive {
-				return fmt.Errorf("invalid diffID for layer %d: expected %q, got %q", index, diffID.String(), got)
-			}
-			return fmt.Errorf("%w: layer %s (diff_id %s) unpacks to %s", ErrRootFSMismatch, short, diffID, got)
-		}
-		return nil
-	}
-	if s.staged {
-		made, err = s.putStagedLayer(id, parent, pr, check)
-	} else {
-		made, err = s.putUnpackedLayer(id, parent, pr, check)
-	}
-	if err != nil {
-		var ce checkError
-		if errors.As(err, &ce) {
-			return false, ce.error
-		}
-		// A blob that is not what the manifest says explains any
-		// failure to unpack it.
-		if _, derr := io.Copy(io.Discard, pr); derr != nil {
-			return false, fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, short, derr)
-		}
-		if errors.Is(err, unpack.ErrBadEntry) {
-			return false, fmt.Errorf("extracting layer %s: %w", short, err)
-		}
-		return false, unpackError(l, short, err)
-	}
-	if made {
-		progress(jsonstream.Message{Status: "Download complete", ID: short})
-	}
-	return made, nil
+	return rc, &progressReader{r: rc, total: size, id: j.short, progress: progress, status: "Downloading"}, nil
 }
 
-// checkError is the layer check's verdict (not an unpacking failure).
-type checkError struct{ error }
+// checkLayer reads the rest of the blob (go-containerregistry checks its
+// digest at EOF, which the unpacker may not have reached) and compares
+// the digest of what was unpacked with the layer's diff_id.
+func checkLayer(j *layerJob, src source, blob io.Reader, got digest.Digest) error {
+	if _, err := io.Copy(io.Discard, blob); err != nil {
+		return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, j.short, err)
+	}
+	if got.String() != j.diffID.String() {
+		if src == fromArchive {
+			return fmt.Errorf("invalid diffID for layer %d: expected %q, got %q", j.index, j.diffID.String(), got)
+		}
+		return fmt.Errorf("%w: layer %s (diff_id %s) unpacks to %s", ErrRootFSMismatch, j.short, j.diffID, got)
+	}
+	return nil
+}
 
-// putStagedLayer unpacks the layer with skiff's own unpacker into the
-// driver's staging area, checks it, and only then adds it to the store:
-// a layer that fails its check never enters the store.
-func (s *Store) putStagedLayer(id, parent string, blob io.Reader, check func(digest.Digest) error) (made bool, err error) {
+// unpackFailure explains a failure to unpack a layer: a blob that is not
+// what the manifest says explains any; then the entry at fault.
+func unpackFailure(j *layerJob, blob io.Reader, err error) error {
+	if _, derr := io.Copy(io.Discard, blob); derr != nil {
+		return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, j.short, derr)
+	}
+	if errors.Is(err, unpack.ErrBadEntry) {
+		return fmt.Errorf("extracting layer %s: %w", j.short, err)
+	}
+	return unpackError(j.l, j.short, err)
+}
+
+// stageLayer fetches the layer and unpacks it with skiff's own unpacker
+// into the driver's staging area, and checks it: a layer that fails its
+// check never enters the store. Closing stop abandons the fetch.
+func (s *Store) stageLayer(j *layerJob, src source, progress Progress, stop <-chan struct{}) (*drivers.DriverWithDifferOutput, error) {
+	rc, blob, err := openLayer(j, src, progress)
+	if err != nil {
+		return nil, err
+	}
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-stop:
+			rc.Close()
+		case <-finished:
+		}
+	}()
+	defer rc.Close()
 	stream, err := archive.DecompressStream(blob)
 	if err != nil {
-		return false, err
+		return nil, unpackFailure(j, blob, err)
 	}
 	defer stream.Close()
-	opts := &drivers.ApplyDiffWithDifferOpts{}
-	out, err := s.PrepareStagedLayer(opts, unpack.NewDiffer(stream, archive.GetOverlayXattrName("opaque")))
+	out, err := s.PrepareStagedLayer(&drivers.ApplyDiffWithDifferOpts{}, unpack.NewDiffer(stream, archive.GetOverlayXattrName("opaque")))
 	if err != nil {
 		if out != nil && out.TarSplit != nil {
 			out.TarSplit.Close()
 		}
-		return false, err
+		return nil, unpackFailure(j, blob, err)
 	}
-	applied := false
-	defer func() {
-		if !applied {
-			if cerr := s.CleanupStagedLayer(out); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("removing the staged layer: %w", cerr))
-			}
-		}
-	}()
-	if err := check(out.UncompressedDigest); err != nil {
-		return false, checkError{err}
+	if err := checkLayer(j, src, blob, out.UncompressedDigest); err != nil {
+		return nil, errors.Join(err, s.CleanupStagedLayer(out))
 	}
-	if _, err := s.Layer(id); err == nil {
-		return false, nil
-	}
-	_, err = s.ApplyStagedLayer(storage.ApplyStagedLayerOptions{
-		ID: id, ParentLayer: parent, DiffOutput: out, DiffOptions: opts,
-	})
-	applied = err == nil
-	if errors.Is(err, storage.ErrDuplicateID) {
-		return false, nil
-	}
-	return applied, err
+	progress(jsonstream.Message{Status: "Download complete", ID: j.short})
+	return out, nil
 }
 
-// putUnpackedLayer unpacks the layer with the store's unpacker (the
-// drivers that take no staged layer, vfs), then checks it.
-func (s *Store) putUnpackedLayer(id, parent string, blob io.Reader, check func(digest.Digest) error) (bool, error) {
+// commitLayer adds a staged layer to the store on top of its parent;
+// made is false when the store had it already.
+func (s *Store) commitLayer(j *layerJob) (made bool, err error) {
+	if _, err := s.Layer(j.chain); err == nil {
+		return false, s.CleanupStagedLayer(j.staged)
+	}
+	_, err = s.ApplyStagedLayer(storage.ApplyStagedLayerOptions{
+		ID: j.chain, ParentLayer: j.parent, DiffOutput: j.staged, DiffOptions: &drivers.ApplyDiffWithDifferOpts{},
+	})
+	if err != nil {
+		return false, errors.Join(fmt.Errorf("storing layer %s: %w", j.short, err), s.CleanupStagedLayer(j.staged))
+	}
+	return true, nil
+}
+
+// putUnstagedLayer unpacks the layer with the store's own unpacker (the
+// drivers that take no staged layer: vfs), then checks it.
+func (s *Store) putUnstagedLayer(j *layerJob, src source, progress Progress) (bool, error) {
+	rc, blob, err := openLayer(j, src, progress)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
 	// No UncompressedDigest: the store computes it from what it unpacks.
-	layer, _, err := s.PutLayer(id, parent, nil, "", false, &storage.LayerOptions{}, blob)
+	layer, _, err := s.PutLayer(j.chain, j.parent, nil, "", false, &storage.LayerOptions{}, blob)
 	if errors.Is(err, storage.ErrDuplicateID) {
 		return false, nil
 	}
 	if err != nil {
+		return false, unpackFailure(j, blob, err)
+	}
+	if err := checkLayer(j, src, blob, layer.UncompressedDigest); err != nil {
+		s.DeleteLayer(j.chain)
 		return false, err
 	}
-	if err := check(layer.UncompressedDigest); err != nil {
-		s.DeleteLayer(id)
-		return false, checkError{err}
-	}
+	progress(jsonstream.Message{Status: "Download complete", ID: j.short})
 	return true, nil
 }
 

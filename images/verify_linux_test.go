@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -295,4 +296,90 @@ func TestKeyedLocks(t *testing.T) {
 	if len(k.locks) != 0 {
 		t.Errorf("%d locks left after every holder released", len(k.locks))
 	}
+}
+
+// layeredImage is an image of n layers, each holding one file.
+func layeredImage(t *testing.T, tag string, n int) v1.Image {
+	t.Helper()
+	img := empty.Image
+	for i := range n {
+		var err error
+		img, err = testimages.WithLayerFile(img, fmt.Sprintf("%s-%d", tag, i), strings.Repeat(tag, 1000*(i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return img
+}
+
+// TestPullLayersInParallel: layers are fetched and unpacked at once but
+// stored in order on their parents; a bad layer in the middle leaves
+// none of the image's layers; two pulls of one image unpack each layer
+// once.
+func TestPullLayersInParallel(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *Store) {
+		reg := registry.New()
+		srv := httptest.NewServer(reg)
+		t.Cleanup(srv.Close)
+		addr := strings.TrimPrefix(srv.URL, "http://")
+		good := layeredImage(t, "good", 5)
+		bad, err := testimages.WithDiffID(layeredImage(t, "bad", 5), 2, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ef", 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ref, img := range map[string]v1.Image{"good:latest": good, "bad:latest": bad} {
+			if err := testimages.Push(addr, ref, img); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx := context.Background()
+		if _, err := s.Pull(ctx, addr+"/bad:latest", PullOptions{}, nil); !errors.Is(err, ErrRootFSMismatch) {
+			t.Fatalf("pull of an image with a bad middle layer: %v", err)
+		}
+		if n := layerCount(t, s); n != 0 {
+			t.Fatalf("a failed pull left %d layers", n)
+		}
+		var wg sync.WaitGroup
+		var st statuses
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.Pull(ctx, addr+"/good:latest", PullOptions{}, st.progress)
+			}()
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("pulls: %v", errs)
+		}
+		complete := 0
+		for _, x := range st.list {
+			if x == "Pull complete" {
+				complete++
+			}
+		}
+		if complete != 5 {
+			t.Errorf("two pulls of a 5-layer image unpacked %d layers", complete)
+		}
+		im, err := s.Lookup(addr + "/good:latest")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := good.ConfigFile()
+		id := im.TopLayer
+		for i := len(cfg.RootFS.DiffIDs) - 1; i >= 0; i-- {
+			l, err := s.Layer(id)
+			if err != nil {
+				t.Fatalf("layer %d: %v", i, err)
+			}
+			if l.UncompressedDigest.String() != cfg.RootFS.DiffIDs[i].String() {
+				t.Errorf("layer %d is %s, want %s", i, l.UncompressedDigest, cfg.RootFS.DiffIDs[i])
+			}
+			id = l.Parent
+		}
+		if id != "" {
+			t.Errorf("the bottom layer has a parent %s", id)
+		}
+	})
 }
