@@ -27,14 +27,16 @@ type endpointView struct {
 	names []string // lower-case
 }
 
-// endpoints lists the running containers' addresses, with the asker's
+// endpoints lists the running (and starting) containers' addresses, with the asker's
 // networks (ID → name) and link aliases (alias → container name).
 func (r *resolver) endpoints(from string) (mine map[string]string, links map[string]string, eps []endpointView) {
 	e := (*Engine)(r)
 	mine, links = map[string]string{}, map[string]string{}
 	for _, c := range e.list() {
 		c.mu.Lock()
-		if c.running() {
+		// A starting container is on its networks already: its process
+		// may ask (or be asked for) before the engine records it running.
+		if c.running() || c.starting {
 			for name, es := range c.rec.Networks {
 				if !es.IPAddress.IsValid() {
 					continue
