@@ -1,7 +1,8 @@
 // Command bench times `run --rm busybox true` and `exec CTR true` with
 // skiff and with podman, both rootless as the same unprivileged user on this
 // machine, in the same run, and prints the ratios (targets: skiff at or
-// under 0.25x podman for run, 0.2x for exec); then iperf3 through
+// under 0.25x podman for run, 0.2x for exec); then pulls from a registry
+// on 127.0.0.1 against podman and `tar -xzf`; then iperf3 through
 // published ports and to the host's loopback, the embedded DNS's rate, and
 // the logging benchmark.
 // Run it as root (make bench): it prepares private XDG directories for the
@@ -33,8 +34,10 @@ func main() {
 	n := flag.Int("n", 20, "runs per engine")
 	logMiB := flag.Int("log-mib", 1024, "MiB of short lines a container writes for the logging benchmark (0 skips it)")
 	netSecs := flag.Int("net-secs", 5, "seconds per iperf3 and DNS measurement in the network benchmark (0 skips it)")
+	pullMiB := flag.Int("pull-mib", 400, "MiB of files in the images of the pull benchmark (0 skips it)")
+	pullRuns := flag.Int("pull-runs", 3, "runs per engine in the pull benchmark")
 	flag.Parse()
-	if err := run(*skiff, *userName, *n, *logMiB, *netSecs); err != nil {
+	if err := run(*skiff, *userName, *n, *logMiB, *netSecs, *pullMiB, *pullRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -63,7 +66,7 @@ func (r runner) must(name string, args ...string) error {
 	return nil
 }
 
-func run(skiff, userName string, n, logMiB, netSecs int) error {
+func run(skiff, userName string, n, logMiB, netSecs, pullMiB, pullRuns int) error {
 	skiff, err := filepath.Abs(skiff)
 	if err != nil {
 		return err
@@ -152,6 +155,11 @@ func run(skiff, userName string, n, logMiB, netSecs int) error {
 	}
 	if err := compare(r, "exec CTR true", execCmds, n, 0.2); err != nil {
 		return err
+	}
+	if pullMiB > 0 {
+		if err := pullBench(r, skiff, base, pullMiB, pullRuns); err != nil {
+			return err
+		}
 	}
 	if netSecs > 0 {
 		if err := netBench(r, skiff, base, netSecs); err != nil {

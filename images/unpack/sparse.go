@@ -15,28 +15,11 @@ const holeBlock = 4096
 // zeros so that it stays a hole, and gives f the length of r. buf is a
 // multiple of holeBlock.
 func copySparse(f *os.File, r io.Reader, buf []byte) error {
-	var off, end int64 // end: where the written data stops
+	w := sparseWriter{f: f}
 	for {
 		n, rerr := readFull(r, buf)
-		data := buf[:n]
-		for len(data) > 0 {
-			k := min(holeBlock, len(data))
-			zero := isZero(data[:k])
-			for k < len(data) {
-				e := min(k+holeBlock, len(data))
-				if isZero(data[k:e]) != zero {
-					break
-				}
-				k = e
-			}
-			if !zero {
-				if _, err := f.WriteAt(data[:k], off); err != nil {
-					return err
-				}
-				end = off + int64(k)
-			}
-			off += int64(k)
-			data = data[k:]
+		if err := w.write(buf[:n]); err != nil {
+			return err
 		}
 		if errors.Is(rerr, io.EOF) {
 			break
@@ -45,8 +28,43 @@ func copySparse(f *os.File, r io.Reader, buf []byte) error {
 			return rerr
 		}
 	}
-	if end < off {
-		return f.Truncate(off)
+	return w.finish()
+}
+
+// sparseWriter writes an empty file from its start, leaving a hole for
+// every block of zeros.
+type sparseWriter struct {
+	f        *os.File
+	off, end int64 // end: where the written data stops
+}
+
+func (w *sparseWriter) write(data []byte) error {
+	for len(data) > 0 {
+		k := min(holeBlock, len(data))
+		zero := isZero(data[:k])
+		for k < len(data) {
+			e := min(k+holeBlock, len(data))
+			if isZero(data[k:e]) != zero {
+				break
+			}
+			k = e
+		}
+		if !zero {
+			if _, err := w.f.WriteAt(data[:k], w.off); err != nil {
+				return err
+			}
+			w.end = w.off + int64(k)
+		}
+		w.off += int64(k)
+		data = data[k:]
+	}
+	return nil
+}
+
+// finish gives the file its length when it ends in a hole.
+func (w *sparseWriter) finish() error {
+	if w.end < w.off {
+		return w.f.Truncate(w.off)
 	}
 	return nil
 }

@@ -98,6 +98,13 @@ func Extract(dest string, r io.Reader, opts Options) (Result, error) {
 	if x.rootIDs, err = x.ids.ToHost(idtools.IDPair{}); err != nil {
 		return Result{}, err
 	}
+	x.startWriters()
+	stopped := false
+	defer func() {
+		if !stopped {
+			x.stopWriters()
+		}
+	}()
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -113,6 +120,10 @@ func Extract(dest string, r io.Reader, opts Options) (Result, error) {
 			}
 			return Result{}, fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}
+	}
+	stopped = true
+	if err := x.stopWriters(); err != nil {
+		return Result{}, err
 	}
 	if err := x.dirTimes(); err != nil {
 		return Result{}, err
@@ -137,6 +148,7 @@ type extractor struct {
 	// could change what a path resolves to.
 	parent     int
 	parentPath string
+	w          *writers
 }
 
 // badEntry is the error for an entry skiff refuses.
@@ -157,6 +169,9 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 			return badEntry(hdr, "is a whiteout of %q", victim)
 		}
 		if x.opts.OverlayWhiteouts {
+			if err := x.barrier(); err != nil {
+				return err
+			}
 			return x.whiteout(hdr, dir, base)
 		}
 	} else {
@@ -170,6 +185,16 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	// An entry that a queued file could be in the way of, or that
+	// needs one made, waits for the queue.
+	switch {
+	case x.w.pending[name],
+		hdr.Typeflag == tar.TypeLink,
+		hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeGNUSparse && hdr.Typeflag != tar.TypeDir && hdr.Typeflag != tar.TypeSymlink:
+		if err := x.barrier(); err != nil {
+			return err
+		}
+	}
 	pfd, err := x.dir(dir)
 	if err != nil {
 		return err
@@ -179,6 +204,9 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 	var st unix.Stat_t
 	if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR || hdr.Typeflag != tar.TypeDir {
+			if err := x.barrier(); err != nil { // it may hold queued files
+				return err
+			}
 			x.dropParentUnder(name)
 			if err := removeAllAt(pfd, base); err != nil {
 				return err
@@ -196,9 +224,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		}
 		x.dirs = append(x.dirs, hdr)
 	case tar.TypeReg, tar.TypeGNUSparse:
-		// The file gets its metadata through its fd, before it is
-		// closed: nothing can swap it meanwhile.
-		return x.file(hdr, pfd, base, owner, mode, r)
+		return x.file(hdr, name, pfd, base, owner, mode, r)
 	case tar.TypeSymlink:
 		x.dropParentUnder(name)
 		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
@@ -249,15 +275,25 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 }
 
 // file writes a regular file's content, leaving holes where it holds
-// zeros, and its metadata.
-func (x *extractor) file(hdr *tar.Header, pfd int, base string, owner idtools.IDPair, mode uint32, r io.Reader) error {
+// zeros, and its metadata; a small one is queued for the writers.
+func (x *extractor) file(hdr *tar.Header, name string, pfd int, base string, owner idtools.IDPair, mode uint32, r io.Reader) error {
+	if hdr.Size <= asyncMax {
+		return x.queueFile(hdr, name, pfd, base, owner, mode, r)
+	}
+	return x.writeFile(hdr, pfd, base, owner, mode, func(f *os.File) error { return copySparse(f, r, x.buf) })
+}
+
+// writeFile creates the file, has content write it, and gives it its
+// metadata through its descriptor, before it is closed: nothing can swap
+// it meanwhile.
+func (x *extractor) writeFile(hdr *tar.Header, pfd int, base string, owner idtools.IDPair, mode uint32, content func(*os.File) error) error {
 	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &os.PathError{Op: "create", Path: hdr.Name, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), hdr.Name)
 	defer f.Close()
-	if err := copySparse(f, r, x.buf); err != nil {
+	if err := content(f); err != nil {
 		return err
 	}
 	if err := f.Chown(owner.UID, owner.GID); err != nil && !x.opts.IgnoreChownErrors {
