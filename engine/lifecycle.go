@@ -14,12 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/pkg/namesgenerator"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/sys/signal"
 	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/internal/namesgenerator"
 	"github.com/skiff-dev/skiff/logs"
 	"github.com/skiff-dev/skiff/netslirp"
 	"github.com/skiff-dev/skiff/runtime"
