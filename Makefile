@@ -31,8 +31,8 @@ test-e2e: build
 FUZZTIME ?= 60s
 FUZZ_TARGETS = \
 	./opts:FuzzParseCPUs ./opts:FuzzParseSize ./opts:FuzzParseEnv ./opts:FuzzValidateExtraHost \
-	./opts:FuzzParseLogOpts ./opts:FuzzParseBind \
-	./cli:FuzzParsePublish ./cli:FuzzParseMount ./cli:FuzzImageReference \
+	./opts:FuzzParseLogOpts ./opts:FuzzParseBind ./opts:FuzzImageReference \
+	./cli:FuzzParsePublish ./cli:FuzzParseMount \
 	./engine:FuzzMountSpecs
 
 fuzz:

@@ -17,7 +17,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/moby/term"
-	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // RunOptions are `skiff run` and `skiff create`.
@@ -34,7 +34,7 @@ type RunOptions struct {
 
 // Pull pulls ref, printing Docker's progress (bars on a terminal).
 func (c *CLI) Pull(ctx context.Context, ref string, out io.Writer) error {
-	if _, err := images.Normalize(ref); err != nil {
+	if _, err := opts.NormalizeImage(ref); err != nil {
 		return &StatusError{Code: 1, Msg: fmt.Sprintf("invalid reference format: %v", err)}
 	}
 	resp, err := c.API.ImagePull(ctx, ref, client.ImagePullOptions{})
@@ -64,11 +64,11 @@ func (c *CLI) Create(ctx context.Context, opt RunOptions) (string, error) {
 	}
 	res, err := create()
 	if isNotFound(err) && strings.Contains(err.Error(), "No such image") {
-		named, nerr := images.Normalize(opt.Config.Image)
+		named, nerr := opts.NormalizeImage(opt.Config.Image)
 		if nerr != nil {
 			return "", nerr
 		}
-		fmt.Fprintf(c.Err, "Unable to find image '%s' locally\n", images.Familiar(named.String()))
+		fmt.Fprintf(c.Err, "Unable to find image '%s' locally\n", opts.FamiliarImage(named.String()))
 		if err := c.Pull(ctx, opt.Config.Image, c.Err); err != nil {
 			return "", err
 		}
