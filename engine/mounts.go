@@ -326,7 +326,9 @@ func (e *Engine) runtimeMounts(c *ctr, rootfs string) (out []runtime.Mount, rele
 	var acquired []*volumes.Volume
 	release = func() {
 		for _, v := range acquired {
-			e.volumes.Release(v)
+			if err := e.volumes.Release(v); err != nil {
+				e.log.Printf("container %s: %v", c.rec.ID, err)
+			}
 		}
 	}
 	defer func() {
