@@ -179,7 +179,7 @@ func (c *CLI) ImagePrune(ctx context.Context, all bool) error {
 
 // Load reads a `docker save` archive from path ("" means stdin).
 func (c *CLI) Load(ctx context.Context, path string, quiet bool) error {
-	var in io.Reader = c.In
+	in := c.In
 	if path != "" {
 		f, err := os.Open(path)
 		if err != nil {
