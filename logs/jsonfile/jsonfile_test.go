@@ -201,8 +201,8 @@ func TestCompressedHeader(t *testing.T) {
 	var meta struct {
 		LastTime time.Time `json:"lastTime"`
 	}
-	if err := json.Unmarshal(zr.Extra, &meta); err != nil {
-		t.Fatalf("gzip header extra %q: %v", zr.Extra, err)
+	if err := json.Unmarshal(zr.Header.Extra, &meta); err != nil {
+		t.Fatalf("gzip header extra %q: %v", zr.Header.Extra, err)
 	}
 	if !meta.LastTime.Equal(last) {
 		t.Errorf("lastTime %v, want %v (the rotated file's last entry)", meta.LastTime, last)

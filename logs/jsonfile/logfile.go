@@ -195,7 +195,7 @@ func compressFile(name string, last time.Time) (err error) {
 		}
 	}()
 	zw := gzip.NewWriter(out)
-	zw.Extra, _ = json.Marshal(gzipMeta{LastTime: last})
+	zw.Header.Extra, _ = json.Marshal(gzipMeta{LastTime: last})
 	if _, err := io.Copy(zw, in); err != nil {
 		return fmt.Errorf("error compressing log file %s: %w", name, err)
 	}

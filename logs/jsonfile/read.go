@@ -569,7 +569,7 @@ func (r *reader) newer(s *source) bool {
 	}
 	zr.Close()
 	var meta gzipMeta
-	if json.Unmarshal(zr.Extra, &meta) != nil || meta.LastTime.IsZero() {
+	if json.Unmarshal(zr.Header.Extra, &meta) != nil || meta.LastTime.IsZero() {
 		return true
 	}
 	return meta.LastTime.After(r.last)
