@@ -419,12 +419,12 @@ func TestSparseLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
+	must(t, os.Chmod(dir, 0o755))
 	archive := filepath.Join(dir, "sparse.tar")
 	if err := testimages.WriteTarball(archive, img, "sparse-loaded:latest"); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(archive, 0o644)
+	must(t, os.Chmod(archive, 0o644))
 	forEachMode(t, func(t *testing.T, e *env) {
 		for _, how := range []struct{ name, ref string }{
 			{"pull", registry + "/sparse:latest"},
