@@ -1,7 +1,10 @@
 # skiff: build, test, lint. `make test` is what CI runs (as root, with the
 # unprivileged test user made by hack/setup.sh).
-export PATH := /usr/local/go/bin:$(PATH)
+# hack/setup.sh installs golangci-lint in /usr/local/bin; `go install` puts
+# it in ~/go/bin.
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 GO ?= go
+GOLANGCI_LINT ?= golangci-lint
 TAGS ?= exclude_graphdriver_btrfs
 SKIFF_USER ?= skiffuser
 
@@ -31,8 +34,8 @@ test-e2e: build
 FUZZTIME ?= 60s
 FUZZ_TARGETS = \
 	./opts:FuzzParseCPUs ./opts:FuzzParseSize ./opts:FuzzParseEnv ./opts:FuzzValidateExtraHost \
-	./opts:FuzzParseLogOpts ./opts:FuzzParseBind \
-	./cli:FuzzParsePublish ./cli:FuzzParseMount ./cli:FuzzImageReference \
+	./opts:FuzzParseLogOpts ./opts:FuzzParseBind ./opts:FuzzImageReference \
+	./cli:FuzzParsePublish ./cli:FuzzParseMount \
 	./engine:FuzzMountSpecs
 
 fuzz:
@@ -42,9 +45,16 @@ fuzz:
 		$(GO) test -tags '$(TAGS)' -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
+# gofmt, go vet, go.mod and go.sum tidy (the two test modules too), and
+# golangci-lint v2 (.golangci.yml; hack/setup.sh installs the version CI
+# uses).
 lint:
 	gofmt -l . | (! grep .)
 	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) mod tidy -diff
+	cd logs/fluentdtest && $(GO) mod tidy -diff
+	cd logs/awslogstest && $(GO) mod tidy -diff
+	$(GOLANGCI_LINT) run --build-tags '$(TAGS)' ./...
 
 bench: build
 	$(GO) run ./bench -skiff=$(CURDIR)/bin/skiff -user=$(SKIFF_USER)

@@ -61,9 +61,17 @@ func (r runner) must(name string, args ...string) error {
 	c := r.cmd(name, args...)
 	c.Stdout, c.Stderr = &out, &out
 	if err := c.Run(); err != nil {
-		return fmt.Errorf("%s %v: %v\n%s", name, args, err, out.String())
+		return fmt.Errorf("%s %v: %w\n%s", name, args, err, out.String())
 	}
 	return nil
+}
+
+// cleanup runs a command that undoes what the benchmark made: a failure
+// is reported on stderr, and the benchmark's result stands.
+func (r runner) cleanup(name string, args ...string) {
+	if err := r.must(name, args...); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: cleaning up:", err)
+	}
 }
 
 func run(skiff, userName string, n, logMiB, netSecs, pullMiB, pullRuns int) error {
@@ -82,7 +90,9 @@ func run(skiff, userName string, n, logMiB, netSecs, pullMiB, pullRuns int) erro
 		return err
 	}
 	defer os.RemoveAll(base)
-	os.Chmod(base, 0o755)
+	if err := os.Chmod(base, 0o755); err != nil {
+		return err
+	}
 	for _, d := range []string{"data", "run", "config/containers"} {
 		p := filepath.Join(base, d)
 		if err := os.MkdirAll(p, 0o700); err != nil {
@@ -93,7 +103,9 @@ func run(skiff, userName string, n, logMiB, netSecs, pullMiB, pullRuns int) erro
 	// hybrid cgroup layout), cgroupfs, file events, ulimits within the hard
 	// limits, and the overlay driver (its rootless default is vfs).
 	hard := syscall.Rlimit{}
-	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard)
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard); err != nil {
+		return fmt.Errorf("RLIMIT_NOFILE: %w", err)
+	}
 	conf := fmt.Sprintf("[containers]\ndefault_ulimits = [\"nofile=%d:%d\"]\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n", hard.Max, hard.Max)
 	if err := os.WriteFile(filepath.Join(base, "config/containers/containers.conf"), []byte(conf), 0o644); err != nil {
 		return err
@@ -109,8 +121,18 @@ func run(skiff, userName string, n, logMiB, netSecs, pullMiB, pullRuns int) erro
 	if err := testimages.WriteTarball(tarball, img, "busybox:latest"); err != nil {
 		return err
 	}
-	os.Chmod(tarball, 0o644)
-	filepath.Walk(base, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })
+	if err := os.Chmod(tarball, 0o644); err != nil {
+		return err
+	}
+	err = filepath.Walk(base, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		return err
+	}
 
 	r := runner{uid: uid, gid: gid, env: []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.HomeDir, "USER=" + userName,
@@ -122,11 +144,13 @@ func run(skiff, userName string, n, logMiB, netSecs, pullMiB, pullRuns int) erro
 		// Stop skiff's engine.
 		if b, err := os.ReadFile(filepath.Join(base, "run/skiff/engine.pid")); err == nil {
 			if pid, _ := strconv.Atoi(string(bytes.TrimSpace(b))); pid > 0 {
-				syscall.Kill(pid, syscall.SIGTERM)
+				if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+					fmt.Fprintf(os.Stderr, "bench: stopping the engine (pid %d): %v\n", pid, err)
+				}
 				time.Sleep(time.Second)
 			}
 		}
-		r.must("podman", "system", "reset", "-f")
+		r.cleanup("podman", "system", "reset", "-f")
 	}()
 	if err := r.must(skiff, "load", "-i", tarball); err != nil {
 		return err
@@ -147,8 +171,8 @@ func run(skiff, userName string, n, logMiB, netSecs, pullMiB, pullRuns int) erro
 	if err := r.must("podman", "run", "-d", "--net=none", "--name", "benchx", "busybox", "sleep", "600"); err != nil {
 		return err
 	}
-	defer r.must(skiff, "rm", "-f", "benchx")
-	defer r.must("podman", "rm", "-f", "-t", "0", "benchx")
+	defer r.cleanup(skiff, "rm", "-f", "benchx")
+	defer r.cleanup("podman", "rm", "-f", "-t", "0", "benchx")
 	execCmds := []bench{
 		{"skiff", []string{skiff, "exec", "benchx", "true"}},
 		{"podman", []string{"podman", "exec", "benchx", "true"}},
@@ -200,7 +224,7 @@ func logBench(r runner, skiff, base string, mib int) error {
 		start := time.Now()
 		out, err := r.cmd(e.bin, e.run...).Output()
 		if err != nil {
-			return fmt.Errorf("%s run: %v", e.name, err)
+			return fmt.Errorf("%s run: %w", e.name, err)
 		}
 		id := string(bytes.TrimSpace(out))
 		pid := e.monitorPID(id)
@@ -229,8 +253,12 @@ func logBench(r runner, skiff, base string, mib int) error {
 			return err
 		}
 		got := countLines(pipe)
-		logs.Wait()
-		r.must(e.bin, "rm", "-f", "logbench")
+		if err := logs.Wait(); err != nil {
+			return fmt.Errorf("%s logs: %w", e.name, err)
+		}
+		if err := r.must(e.bin, "rm", "-f", "logbench"); err != nil {
+			return err
+		}
 		fmt.Printf("%-7s %d MiB of lines to stdout: wall %v, lines lost %d of %d, log writer peak memory %d KiB\n",
 			e.name, mib, wall.Round(time.Millisecond), lines-got, lines, peak)
 	}

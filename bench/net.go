@@ -55,7 +55,7 @@ func iperfImage(bin string) (v1.Image, error) {
 func iperfGbps(c *exec.Cmd) (float64, error) {
 	out, err := c.Output()
 	if err != nil {
-		return 0, fmt.Errorf("%v: %v\n%s", c.Args, err, out)
+		return 0, fmt.Errorf("%v: %w\n%s", c.Args, err, out)
 	}
 	var res struct {
 		End struct {
@@ -65,7 +65,7 @@ func iperfGbps(c *exec.Cmd) (float64, error) {
 		} `json:"end"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
-		return 0, fmt.Errorf("iperf3 output: %v\n%s", err, out)
+		return 0, fmt.Errorf("iperf3 output: %w\n%s", err, out)
 	}
 	return res.End.SumReceived.BitsPerSecond / 1e9, nil
 }
@@ -87,7 +87,13 @@ func hostIperf(port int) (stop func(), err error) {
 	}
 	// Not waitPort: a probe connection would be taken for a test.
 	time.Sleep(300 * time.Millisecond)
-	return func() { srv.Process.Kill(); srv.Wait() }, nil
+	return func() {
+		// Killed, so Wait only reaps it: its error is the kill's.
+		if err := srv.Process.Kill(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: stopping iperf3:", err)
+		}
+		_ = srv.Wait()
+	}, nil
 }
 
 // waitPort waits until something accepts on 127.0.0.1:port.
@@ -119,7 +125,9 @@ func netBench(r runner, skiff, base string, secs int) error {
 	if err := testimages.WriteTarball(tarball, img, "skiff-bench-iperf:latest"); err != nil {
 		return err
 	}
-	os.Chmod(tarball, 0o644)
+	if err := os.Chmod(tarball, 0o644); err != nil {
+		return err
+	}
 	if err := r.must(skiff, "load", "-i", tarball); err != nil {
 		return err
 	}
@@ -198,11 +206,11 @@ func dnsBench(r runner, skiff string, secs int) error {
 	if err := r.must(skiff, "network", "create", "--subnet", "10.151.0.0/24", "benchnet"); err != nil {
 		return err
 	}
-	defer r.must(skiff, "network", "rm", "benchnet")
+	defer r.cleanup(skiff, "network", "rm", "benchnet")
 	if err := r.must(skiff, "run", "-d", "--name", "benchdns", "--network", "benchnet", "--dns", "127.0.0.1", "busybox", "sleep", "600"); err != nil {
 		return err
 	}
-	defer r.must(skiff, "rm", "-f", "benchdns")
+	defer r.cleanup(skiff, "rm", "-f", "benchdns")
 	out, err := r.cmd(skiff, "inspect", "-f", "{{.State.Pid}}", "benchdns").Output()
 	if err != nil {
 		return err
@@ -229,7 +237,10 @@ func dnsBench(r runner, skiff string, secs int) error {
 		n := 0
 		buf := make([]byte, 512)
 		for {
-			pc.SetReadDeadline(time.Now().Add(time.Second))
+			if err := pc.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+				answers <- n
+				return
+			}
 			m, _, err := pc.ReadFrom(buf)
 			if err != nil {
 				answers <- n

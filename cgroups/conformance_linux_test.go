@@ -52,7 +52,7 @@ func testManager(t *testing.T, m Manager, proc process) {
 	if err := m.Create(name, r); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Destroy(name) })
+	destroyLater(t, m, name)
 	if err := m.Create(name, r); err != nil {
 		t.Fatalf("second Create: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestV1Conformance(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		exit := func() { cmd.Process.Kill(); cmd.Wait() }
+		exit := func() { killWait(t, cmd) }
 		t.Cleanup(exit)
 		return cmd.Process.Pid, exit
 	})

@@ -78,7 +78,7 @@ func (f *fakeFS) Mkdir(path string) error {
 	if err := os.Mkdir(path, 0o755); err != nil {
 		return err
 	}
-	enabled := strings.Fields(readOr(filepath.Join(filepath.Dir(path), "cgroup.subtree_control"), ""))
+	enabled := strings.Fields(readOrEmpty(filepath.Join(filepath.Dir(path), "cgroup.subtree_control")))
 	files := map[string]string{
 		"cgroup.controllers":     strings.Join(enabled, " "),
 		"cgroup.subtree_control": "",
@@ -131,7 +131,7 @@ func (f *fakeFS) Rmdir(path string) error {
 			return &fs.PathError{Op: "rmdir", Path: path, Err: unix.ENOTEMPTY}
 		}
 	}
-	if strings.TrimSpace(readOr(filepath.Join(path, "cgroup.procs"), "")) != "" {
+	if strings.TrimSpace(readOrEmpty(filepath.Join(path, "cgroup.procs"))) != "" {
 		return &fs.PathError{Op: "rmdir", Path: path, Err: unix.EBUSY}
 	}
 	for _, e := range entries {
@@ -150,13 +150,13 @@ func (f *fakeFS) Write(path string, lines ...string) error {
 	switch base {
 	case "cgroup.subtree_control":
 		set := strings.Fields(string(cur))
-		offered := strings.Fields(readOr(filepath.Join(dir, "cgroup.controllers"), ""))
+		offered := strings.Fields(readOrEmpty(filepath.Join(dir, "cgroup.controllers")))
 		for _, tok := range strings.Fields(content) {
 			c := tok[1:]
 			if !slices.Contains(offered, c) {
 				return &fs.PathError{Op: "write", Path: path, Err: unix.ENOENT}
 			}
-			if dir != f.root && strings.TrimSpace(readOr(filepath.Join(dir, "cgroup.procs"), "")) != "" {
+			if dir != f.root && strings.TrimSpace(readOrEmpty(filepath.Join(dir, "cgroup.procs"))) != "" {
 				return &fs.PathError{Op: "write", Path: path, Err: unix.EBUSY}
 			}
 			switch {
@@ -207,7 +207,7 @@ func (f *fakeFS) removePid(pid string) error {
 			return err
 		}
 		var keep []string
-		for _, l := range splitLines(readOr(p, "")) {
+		for _, l := range splitLines(readOrEmpty(p)) {
 			if l != pid {
 				keep = append(keep, l)
 			}
@@ -220,10 +220,11 @@ func (f *fakeFS) removePid(pid string) error {
 	})
 }
 
-func readOr(path, def string) string {
+// readOrEmpty is the file's content, "" where it cannot be read.
+func readOrEmpty(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return def
+		return ""
 	}
 	return string(b)
 }

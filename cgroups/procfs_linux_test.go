@@ -77,7 +77,7 @@ func TestV1Defaults(t *testing.T) {
 		{Options{Parent: "/a/b/"}, "a/b"},
 		{Options{Rootless: true, Parent: "skiff-bob"}, "skiff-bob"},
 	} {
-		if got := newV1(tc.opt, nil, hostFS{}).parent; got != tc.want {
+		if got := newV1(tc.opt, nil).parent; got != tc.want {
 			t.Errorf("newV1(%+v).parent = %q, want %q", tc.opt, got, tc.want)
 		}
 	}
@@ -89,7 +89,7 @@ func TestV1Defaults(t *testing.T) {
 // fails with ErrNotDelegated and the cgroup-setup hint.
 func TestV1MissingController(t *testing.T) {
 	tmp := t.TempDir()
-	m := newV1(Options{Root: tmp, Parent: "p"}, []v1Mount{{filepath.Join(tmp, "pids"), []string{"pids"}}}, hostFS{})
+	m := newV1(Options{Root: tmp, Parent: "p"}, []v1Mount{{filepath.Join(tmp, "pids"), []string{"pids"}}})
 	err := m.Create("c1", Resources{Memory: 64 * mib})
 	if !errors.Is(err, ErrNotSupported) || err.Error() != "--memory needs the memory cgroup controller, which is not mounted under "+tmp {
 		t.Errorf("Create = %v", err)
@@ -102,8 +102,10 @@ func TestV1MissingController(t *testing.T) {
 		t.Errorf("failed Create made %v", entries)
 	}
 
-	os.Mkdir(filepath.Join(tmp, "pids"), 0o755)
-	m = newV1(Options{Root: tmp, Rootless: true, UID: 4242424}, []v1Mount{{filepath.Join(tmp, "pids"), []string{"pids"}}}, hostFS{})
+	if err := os.Mkdir(filepath.Join(tmp, "pids"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m = newV1(Options{Root: tmp, Rootless: true, UID: 4242424}, []v1Mount{{filepath.Join(tmp, "pids"), []string{"pids"}}})
 	err = m.Create("c1", Resources{PidsLimit: i64(5)})
 	if !errors.Is(err, ErrNotDelegated) || err.Error() != "--pids-limit needs a delegated pids cgroup: run as root: skiff system cgroup-setup --user 4242424" {
 		t.Errorf("Create = %v", err)

@@ -25,8 +25,8 @@ type v1 struct {
 	fs       cgfs
 }
 
-func newV1(opt Options, mounts []v1Mount, cfs cgfs) *v1 {
-	m := &v1{root: filepath.Clean(opt.Root), rootless: opt.Rootless, user: lookupUserName(opt.UID), mounts: mounts, fs: cfs}
+func newV1(opt Options, mounts []v1Mount) *v1 {
+	m := &v1{root: filepath.Clean(opt.Root), rootless: opt.Rootless, user: lookupUserName(opt.UID), mounts: mounts, fs: hostFS{}}
 	m.parent = strings.TrimPrefix(filepath.Clean("/"+opt.Parent), "/")
 	if opt.Parent == "" {
 		m.parent = "skiff"
@@ -114,10 +114,14 @@ func (m *v1) Create(name string, r Resources) error {
 		}
 	}
 	var made []string
-	undo := func() {
+	// undo removes what Create made; the error it returns says what it
+	// could not remove, beside the error that made it undo.
+	undo := func() error {
+		var errs []error
 		for i := len(made) - 1; i >= 0; i-- {
-			removeTree(m.fs, made[i])
+			errs = append(errs, removeTree(m.fs, made[i]))
 		}
+		return errors.Join(errs...)
 	}
 	for i := range m.mounts {
 		mt := &m.mounts[i]
@@ -140,22 +144,19 @@ func (m *v1) Create(name string, r Resources) error {
 					made = append(made, d)
 				}
 			case !errors.Is(err, fs.ErrExist):
-				undo()
-				return fmt.Errorf("making cgroup: %w", err)
+				return errors.Join(fmt.Errorf("making cgroup: %w", err), undo())
 			}
 			// A new cpuset cgroup has no CPUs and no memory nodes, and no
 			// task can join it until it gets some: copy the parent's.
 			if isCpuset {
 				if err := m.inheritCpuset(d); err != nil {
-					undo()
-					return err
+					return errors.Join(err, undo())
 				}
 			}
 		}
 	}
 	if err := m.apply(name, r); err != nil {
-		undo()
-		return err
+		return errors.Join(err, undo())
 	}
 	return nil
 }
@@ -516,10 +517,12 @@ func (m *v1) freeze(name, state string) error {
 		return err
 	}
 	if !ok {
+		err := fmt.Errorf("cgroup %s: freezer.state did not become %s within %v", d, state, freezeTimeout)
 		if state == "FROZEN" {
-			write(m.fs, d, "freezer.state", "THAWED")
+			// Half frozen helps no one: thaw it back.
+			err = errors.Join(err, write(m.fs, d, "freezer.state", "THAWED"))
 		}
-		return fmt.Errorf("cgroup %s: freezer.state did not become %s within %v", d, state, freezeTimeout)
+		return err
 	}
 	return nil
 }
@@ -621,7 +624,7 @@ func Detect(opt Options) (Manager, error) {
 	if len(mounts) == 0 {
 		return nil, fmt.Errorf("no cgroup filesystem at %s: %w", opt.Root, ErrNotSupported)
 	}
-	return newV1(opt, mounts, hostFS{}), nil
+	return newV1(opt, mounts), nil
 }
 
 // delegatedFiles are the files of a v1 subtree that SetupUserV1 chowns
@@ -657,10 +660,11 @@ func SetupUserV1(root, userName string, uid, gid int) ([]string, error) {
 	cfs := hostFS{}
 	var dirs, made []string
 	fail := func(err error) ([]string, error) {
+		errs := []error{err}
 		for i := len(made) - 1; i >= 0; i-- {
-			cfs.Rmdir(made[i])
+			errs = append(errs, cfs.Rmdir(made[i]))
 		}
-		return nil, err
+		return nil, errors.Join(errs...)
 	}
 	for _, mt := range mounts {
 		d := filepath.Join(mt.point, "skiff-"+userName)

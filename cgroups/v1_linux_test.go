@@ -80,11 +80,30 @@ func startHeld(t *testing.T, cmdline string) (*exec.Cmd, func()) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { killWait(t, cmd) })
+	return cmd, func() {
+		if _, err := io.WriteString(in, "go\n"); err != nil {
+			t.Errorf("letting %q go on: %v", cmdline, err)
+		}
+	}
+}
+
+// killWait kills cmd, which may have exited already, and reaps it.
+func killWait(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("killing %v: %v", cmd.Args, err)
+	}
+	_ = cmd.Wait() // killed: its error is the kill's
+}
+
+// destroyLater destroys the cgroup name at the end of the test.
+func destroyLater(t *testing.T, m Manager, name string) {
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		if err := m.Destroy(name); err != nil {
+			t.Errorf("Destroy(%s): %v", name, err)
+		}
 	})
-	return cmd, func() { io.WriteString(in, "go\n") }
 }
 
 // waitComm waits until pid runs the program comm.
@@ -240,8 +259,7 @@ func TestV1Lifecycle(t *testing.T) {
 	}
 	checkFiles(t, dir("memory"), map[string]string{"memory.limit_in_bytes": "16777216"})
 
-	cmd.Process.Kill()
-	cmd.Wait()
+	killWait(t, cmd)
 	if err := mgr.Destroy("c1"); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +302,7 @@ func TestV1OOMKilled(t *testing.T) {
 	if err := mgr.Create("c1", Resources{Memory: 8 * mib}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { mgr.Destroy("c1") })
+	destroyLater(t, mgr, "c1")
 	cmd, release := startHeld(t, "tail /dev/zero")
 	if err := mgr.Add("c1", cmd.Process.Pid); err != nil {
 		t.Fatal(err)
@@ -331,7 +349,9 @@ func TestSetupUserV1(t *testing.T) {
 	const uid, gid = 4242, 4343
 	t.Cleanup(func() {
 		for _, mt := range mounts {
-			removeTree(hostFS{}, filepath.Join(mt.point, "skiff-"+name))
+			if err := removeTree(hostFS{}, filepath.Join(mt.point, "skiff-"+name)); err != nil {
+				t.Error(err)
+			}
 		}
 	})
 	dirs, err := SetupUserV1("", name, uid, gid)
@@ -458,19 +478,24 @@ func rootlessV1Helper(parent string) error {
 	}
 	err = other.Create("c1", Resources{Memory: 32 * mib})
 	if !errors.Is(err, ErrNotDelegated) || !strings.HasPrefix(err.Error(), "--memory needs a delegated memory cgroup: run as root: skiff system cgroup-setup --user ") {
-		return fmt.Errorf("Create in a subtree not set up = %v", err)
+		return fmt.Errorf("Create in a subtree not set up = %w", err)
 	}
 	fmt.Println("not delegated:", err)
 
 	if err := mgr.Create("c1", Resources{Memory: 32 * mib, PidsLimit: i64(10), CPUQuota: 50000, CpusetCpus: "0"}); err != nil {
 		return err
 	}
-	defer mgr.Destroy("c1")
 	sleep := exec.Command("sleep", "30")
 	if err := sleep.Start(); err != nil {
-		return err
+		return errors.Join(err, mgr.Destroy("c1"))
 	}
-	defer func() { sleep.Process.Kill(); sleep.Wait() }()
+	// On an early return: stop the process, then its cgroup can go. The
+	// process may be gone, and Wait's error is then the kill's.
+	defer func() {
+		_ = sleep.Process.Kill()
+		_ = sleep.Wait()
+		_ = mgr.Destroy("c1")
+	}()
 	if err := mgr.Add("c1", sleep.Process.Pid); err != nil {
 		return fmt.Errorf("moving a process as its owner: %w", err)
 	}
@@ -502,8 +527,10 @@ func rootlessV1Helper(parent string) error {
 	if s.PidsCurrent != 1 || s.MemoryLimit != 32*mib {
 		return fmt.Errorf("Stats = %+v", s)
 	}
-	sleep.Process.Kill()
-	sleep.Wait()
+	if err := sleep.Process.Kill(); err != nil {
+		return err
+	}
+	_ = sleep.Wait() // killed: its error is the kill's
 	if err := mgr.Destroy("c1"); err != nil {
 		return err
 	}

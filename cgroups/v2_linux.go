@@ -292,7 +292,7 @@ func (m *v2) Create(name string, r Resources) error {
 	}
 	if err := m.apply(dir, r, ns); err != nil {
 		if made {
-			removeTree(m.fs, dir)
+			return errors.Join(err, removeTree(m.fs, dir))
 		}
 		return err
 	}
@@ -545,10 +545,12 @@ func (m *v2) freeze(name string, frozen bool) error {
 		return err
 	}
 	if !ok {
+		err := fmt.Errorf("cgroup %s: cgroup.events did not report frozen %s within %v", m.rel(dir), want, freezeTimeout)
 		if frozen {
-			write(m.fs, dir, "cgroup.freeze", "0")
+			// Half frozen helps no one: thaw it back.
+			err = errors.Join(err, write(m.fs, dir, "cgroup.freeze", "0"))
 		}
-		return fmt.Errorf("cgroup %s: cgroup.events did not report frozen %s within %v", m.rel(dir), want, freezeTimeout)
+		return err
 	}
 	return nil
 }

@@ -120,7 +120,10 @@ func TestV2CreateWritesLimits(t *testing.T) {
 		t.Errorf("Destroy of a busy cgroup: %v", err)
 	}
 	f.files(t, dir, map[string]string{"cgroup.procs": ""})
-	os.Mkdir(filepath.Join(dir, "nested"), 0o755) // a container's own child cgroup
+	// A container's own child cgroup.
+	if err := os.Mkdir(filepath.Join(dir, "nested"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.Destroy("c1"); err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +338,9 @@ func TestV2Stats(t *testing.T) {
 	if s != want {
 		t.Errorf("Stats = %+v\nwant    %+v", s, want)
 	}
-	m.Update("c1", Resources{})
+	if err := m.Update("c1", Resources{}); err != nil {
+		t.Fatal(err)
+	}
 	if s, _ := m.Stats("c1"); s.MemoryLimit != 0 {
 		t.Errorf("unlimited memory reads as %d", s.MemoryLimit)
 	}

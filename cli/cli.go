@@ -73,7 +73,7 @@ func New(ctx context.Context) (*CLI, error) {
 		}
 		host = "unix://" + paths.Socket()
 	}
-	api, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
+	api, err := client.New(client.WithHost(host))
 	if err != nil {
 		return nil, err
 	}
@@ -123,12 +123,16 @@ func ensureEngine(ctx context.Context, paths config.Paths) error {
 			return nil
 		}
 		select {
-		case <-exited:
+		case werr := <-exited:
 			// Another CLI may have won the race to start it.
 			if waitDialable(sock, 5*time.Second) {
 				return nil
 			}
-			return fmt.Errorf("the skiff engine failed to start: %s (log: %s)", logSince(paths.EngineLog(), start), paths.EngineLog())
+			how := "exited"
+			if werr != nil {
+				how = werr.Error()
+			}
+			return fmt.Errorf("the skiff engine failed to start (%s): %s (log: %s)", how, logSince(paths.EngineLog(), start), paths.EngineLog())
 		case <-deadline:
 			return fmt.Errorf("the skiff engine did not answer on %s within 60s (log: %s)", sock, paths.EngineLog())
 		case <-ctx.Done():

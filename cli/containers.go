@@ -33,7 +33,7 @@ func parseFilterFlags(fs []string) (client.Filters, error) {
 	for _, kv := range fs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return nil, &StatusError{Code: 1, Msg: fmt.Sprintf("bad format of filter (expected name=value)")}
+			return nil, &StatusError{Code: 1, Msg: "bad format of filter (expected name=value)"}
 		}
 		f.Add(strings.ToLower(strings.TrimSpace(k)), v)
 	}
@@ -125,7 +125,7 @@ func (c *CLI) psTemplate(items []container.Summary, opt PsOptions) error {
 	if err != nil {
 		return err
 	}
-	var w io.Writer = c.Out
+	w := c.Out
 	tw := newTable(c.Out)
 	if table {
 		w = tw
@@ -232,8 +232,7 @@ func (c *CLI) attachAndStart(ctx context.Context, id string, cfg *container.Conf
 	if cfg.Tty {
 		c.watchResize(ctx, id)
 	}
-	<-done
-	return c.exitAfterStream(ctx, id, wait, restore)
+	return c.exitAfterStream(ctx, id, wait, restore, <-done)
 }
 
 // Stop stops containers.
@@ -335,7 +334,7 @@ func (c *CLI) inspectRaw(ctx context.Context, name, kind string) (json.RawMessag
 	return json.RawMessage(buf.Bytes()), nil
 }
 
-// Prune removes all stopped containers.
+// ContainerPrune removes all stopped containers.
 func (c *CLI) ContainerPrune(ctx context.Context) error {
 	res, err := c.API.ContainerPrune(ctx, client.ContainerPruneOptions{})
 	if err != nil {

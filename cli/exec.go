@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -48,15 +49,13 @@ func (c *CLI) Exec(ctx context.Context, ctr string, cmd []string, opt ExecOption
 		c.watchExecResize(ctx, res.ID)
 	}
 	if opt.Interactive {
-		go func() {
-			io.Copy(att.Conn, c.In)
-			att.CloseWrite()
-		}()
+		go sendStdin(att.HijackedResponse, c.In)
 	}
+	var streamErr error
 	if opt.Tty {
-		io.Copy(c.Out, att.Reader)
+		_, streamErr = io.Copy(c.Out, att.Reader)
 	} else {
-		stdcopy.StdCopy(c.Out, c.Err, att.Reader)
+		_, streamErr = stdcopy.StdCopy(c.Out, c.Err, att.Reader)
 	}
 	restore()
 	insp, err := c.API.ExecInspect(ctx, res.ID, client.ExecInspectOptions{})
@@ -64,7 +63,11 @@ func (c *CLI) Exec(ctx context.Context, ctr string, cmd []string, opt ExecOption
 		return err
 	}
 	if insp.Running {
-		return nil // detached with the detach keys
+		// Detached with the detach keys, unless the stream broke.
+		if streamErr != nil {
+			return fmt.Errorf("attached stream: %w", streamErr)
+		}
+		return nil
 	}
 	return exitCode(insp.ExitCode)
 }
@@ -75,7 +78,8 @@ func (c *CLI) watchExecResize(ctx context.Context, id string) {
 		return
 	}
 	if ws, err := term.GetWinsize(fd); err == nil && ws.Height > 0 {
-		c.API.ExecResize(ctx, id, client.ExecResizeOptions{Height: uint(ws.Height), Width: uint(ws.Width)})
+		// As docker's: a failed resize is no reason to stop the exec.
+		_, _ = c.API.ExecResize(ctx, id, client.ExecResizeOptions{Height: uint(ws.Height), Width: uint(ws.Width)})
 	}
 }
 
@@ -111,6 +115,5 @@ func (c *CLI) Attach(ctx context.Context, name string, noStdin bool, detachKeys 
 	if cfg.Tty {
 		c.watchResize(ctx, insp.Container.ID)
 	}
-	c.pump(att.HijackedResponse, &cfg)
-	return c.exitAfterStream(ctx, insp.Container.ID, wait, restore)
+	return c.exitAfterStream(ctx, insp.Container.ID, wait, restore, c.pump(att.HijackedResponse, &cfg))
 }

@@ -25,16 +25,16 @@ func ago(unix int64) string {
 	return units.HumanDuration(time.Since(time.Unix(unix, 0))) + " ago"
 }
 
-// ellipsis shortens s to max runes, ending in "…", as docker does.
-func ellipsis(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
+// ellipsis shortens s to n runes, ending in "…", as docker does.
+func ellipsis(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	if max < 1 {
+	if n < 1 {
 		return ""
 	}
 	r := []rune(s)
-	return string(r[:max-1]) + "…"
+	return string(r[:n-1]) + "…"
 }
 
 func shortID(id string) string {
@@ -109,13 +109,13 @@ type listRow interface {
 // writeList prints rows in the form f asks for.
 func writeList[R listRow](w io.Writer, f listFormat, rows []R) error {
 	format := f.Format
-	switch {
-	case format == "" || format == "table":
+	switch format {
+	case "", "table":
 		format = f.Table
 		if f.Quiet {
 			format = "{{.ID}}"
 		}
-	case format == "json":
+	case "json":
 		for _, r := range rows {
 			b, err := json.Marshal(r.jsonFields())
 			if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/moby/term"
-	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // ImagesOptions are `skiff images`.
@@ -116,7 +116,7 @@ func (c *CLI) Rmi(ctx context.Context, names []string, force bool) error {
 
 // Tag gives the image src the name target.
 func (c *CLI) Tag(ctx context.Context, src, target string) error {
-	if _, err := images.Normalize(target); err != nil {
+	if _, err := opts.NormalizeImage(target); err != nil {
 		return &StatusError{Code: 1, Msg: fmt.Sprintf("Error parsing reference: %q is not a valid repository/tag: invalid reference format", target)}
 	}
 	_, err := c.API.ImageTag(ctx, client.ImageTagOptions{Source: src, Target: target})
@@ -179,7 +179,7 @@ func (c *CLI) ImagePrune(ctx context.Context, all bool) error {
 
 // Load reads a `docker save` archive from path ("" means stdin).
 func (c *CLI) Load(ctx context.Context, path string, quiet bool) error {
-	var in io.Reader = c.In
+	in := c.In
 	if path != "" {
 		f, err := os.Open(path)
 		if err != nil {

@@ -71,7 +71,7 @@ func TestNetworkLs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _, out, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /networks": replyRaw(200, networkList)})
+			c, _, out, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /networks": replyRaw(networkList)})
 			if err := c.NetworkLs(context.Background(), tt.o); err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func TestNetworkLs(t *testing.T) {
 func TestNetworkLsJSON(t *testing.T) {
 	want := `{"CreatedAt":"2024-01-02 03:04:05 +0000 UTC","Driver":"bridge","ID":"bbbbbbbbbbbb","IPv4":"false","IPv6":"true","Internal":"true","Labels":"a=1,b=2","Name":"net10","Scope":"local"}`
 	for _, format := range []string{"json", "{{json .}}"} {
-		c, _, out, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /networks": replyRaw(200, networkList)})
+		c, _, out, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /networks": replyRaw(networkList)})
 		if err := c.NetworkLs(context.Background(), NetworkLsOptions{Format: format}); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestNetworkLsJSON(t *testing.T) {
 }
 
 func TestNetworkLsFilters(t *testing.T) {
-	c, engine, _, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /networks": replyRaw(200, "[]")})
+	c, engine, _, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /networks": replyRaw("[]")})
 	err := c.NetworkLs(context.Background(), NetworkLsOptions{Filters: []string{"driver=bridge", "label=a=b", "type=custom", "dangling=true"}})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ const net1 = `{"Name":"net1","Id":"eeee","Created":"2024-01-02T03:04:05Z","Scope
 
 func TestNetworkInspect(t *testing.T) {
 	routes := map[string]http.HandlerFunc{
-		"GET /networks/net1":    replyRaw(200, net1),
+		"GET /networks/net1":    replyRaw(net1),
 		"GET /networks/missing": notFound("network missing not found"),
 	}
 	const notFoundMsg = "Error response from daemon: network missing not found"

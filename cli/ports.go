@@ -177,7 +177,7 @@ func ParseExpose(specs []string, set network.PortSet) error {
 		}
 		start, end, err := parsePortRange(port)
 		if err != nil {
-			return fmt.Errorf("invalid range format for --expose: %s, error: %s", e, err)
+			return fmt.Errorf("invalid range format for --expose: %s, error: %w", e, err)
 		}
 		for n := start; n <= end; n++ {
 			p, _ := network.PortFrom(uint16(n), network.IPProtocol(proto))

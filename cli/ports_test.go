@@ -303,7 +303,7 @@ func TestPort(t *testing.T) {
 		{"abc", "", `Error: invalid port (abc): strconv.ParseUint: parsing "abc": invalid syntax`},
 	}
 	for _, tt := range tests {
-		c, _, out, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /containers/web/json": replyRaw(200, inspect)})
+		c, _, out, _ := newTestCLI(t, map[string]http.HandlerFunc{"GET /containers/web/json": replyRaw(inspect)})
 		err := c.Port(context.Background(), "web", tt.private)
 		if tt.err != "" {
 			if err == nil || err.Error() != tt.err {

@@ -17,7 +17,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/moby/term"
-	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // RunOptions are `skiff run` and `skiff create`.
@@ -34,7 +34,7 @@ type RunOptions struct {
 
 // Pull pulls ref, printing Docker's progress (bars on a terminal).
 func (c *CLI) Pull(ctx context.Context, ref string, out io.Writer) error {
-	if _, err := images.Normalize(ref); err != nil {
+	if _, err := opts.NormalizeImage(ref); err != nil {
 		return &StatusError{Code: 1, Msg: fmt.Sprintf("invalid reference format: %v", err)}
 	}
 	resp, err := c.API.ImagePull(ctx, ref, client.ImagePullOptions{})
@@ -64,11 +64,11 @@ func (c *CLI) Create(ctx context.Context, opt RunOptions) (string, error) {
 	}
 	res, err := create()
 	if isNotFound(err) && strings.Contains(err.Error(), "No such image") {
-		named, nerr := images.Normalize(opt.Config.Image)
+		named, nerr := opts.NormalizeImage(opt.Config.Image)
 		if nerr != nil {
 			return "", nerr
 		}
-		fmt.Fprintf(c.Err, "Unable to find image '%s' locally\n", images.Familiar(named.String()))
+		fmt.Fprintf(c.Err, "Unable to find image '%s' locally\n", opts.FamiliarImage(named.String()))
 		if err := c.Pull(ctx, opt.Config.Image, c.Err); err != nil {
 			return "", err
 		}
@@ -146,14 +146,15 @@ func (c *CLI) Run(ctx context.Context, opt RunOptions) error {
 		stopProxy := c.proxySignals(ctx, id)
 		defer stopProxy()
 	}
-	<-streamDone
-	return c.exitAfterStream(ctx, id, wait, restore)
+	return c.exitAfterStream(ctx, id, wait, restore, <-streamDone)
 }
 
 // exitAfterStream turns the end of an attached stream into the exit: the
 // container's code once it has exited, or nothing when the stream ended
-// because the user detached (the container runs on).
-func (c *CLI) exitAfterStream(ctx context.Context, id string, wait client.ContainerWaitResult, restore func()) error {
+// because the user detached (the container runs on). A stream that broke
+// (streamErr) while the container runs on was no detach: that is the
+// error.
+func (c *CLI) exitAfterStream(ctx context.Context, id string, wait client.ContainerWaitResult, restore func(), streamErr error) error {
 	for {
 		select {
 		case res := <-wait.Result:
@@ -168,6 +169,9 @@ func (c *CLI) exitAfterStream(ctx context.Context, id string, wait client.Contai
 			insp, err := c.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 			if err == nil && insp.Container.State.Running {
 				restore()
+				if streamErr != nil {
+					return fmt.Errorf("attached stream: %w", streamErr)
+				}
 				return nil
 			}
 		}
@@ -196,16 +200,20 @@ func (c *CLI) rawTerminal(cfg *container.Config) func() {
 		return func() {}
 	}
 	var once sync.Once
-	return func() { once.Do(func() { term.RestoreTerminal(fd, st) }) }
+	return func() {
+		once.Do(func() {
+			if err := term.RestoreTerminal(fd, st); err != nil {
+				fmt.Fprintf(c.Err, "restoring the terminal: %v\n", err)
+			}
+		})
+	}
 }
 
-// pump copies the terminal to the container and its output back.
+// pump copies the terminal to the container and its output back; the
+// error is the output's.
 func (c *CLI) pump(h client.HijackedResponse, cfg *container.Config) error {
 	if cfg.AttachStdin && c.In != nil {
-		go func() {
-			io.Copy(h.Conn, c.In)
-			h.CloseWrite()
-		}()
+		go sendStdin(h, c.In)
 	}
 	var err error
 	if cfg.Tty {
@@ -214,6 +222,15 @@ func (c *CLI) pump(h client.HijackedResponse, cfg *container.Config) error {
 		_, err = stdcopy.StdCopy(c.Out, c.Err, h.Reader)
 	}
 	return err
+}
+
+// sendStdin copies the terminal's input to the container, then
+// half-closes the connection so that the container reads EOF. Its errors
+// are no one's: the container may have exited and closed its end first,
+// which the output stream and the exit code tell.
+func sendStdin(h client.HijackedResponse, in io.Reader) {
+	_, _ = io.Copy(h.Conn, in)
+	_ = h.CloseWrite()
 }
 
 // watchResize keeps the container's terminal the size of ours.
@@ -227,7 +244,9 @@ func (c *CLI) watchResize(ctx context.Context, id string) {
 		if err != nil || ws.Height == 0 {
 			return
 		}
-		c.API.ContainerResize(ctx, id, client.ContainerResizeOptions{Height: uint(ws.Height), Width: uint(ws.Width)})
+		// As docker's: a failed resize is no reason to stop (the
+		// container may be exiting); the next SIGWINCH tries again.
+		_, _ = c.API.ContainerResize(ctx, id, client.ContainerResizeOptions{Height: uint(ws.Height), Width: uint(ws.Width)})
 	}
 	resize()
 	ch := make(chan os.Signal, 1)
@@ -256,7 +275,9 @@ func (c *CLI) proxySignals(ctx context.Context, id string) func() {
 			select {
 			case s := <-ch:
 				sig := s.(syscall.Signal)
-				c.API.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: fmt.Sprint(int(sig))})
+				// As docker's --sig-proxy: a container that has just
+				// exited cannot take the signal, and that is no error.
+				_, _ = c.API.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: fmt.Sprint(int(sig))})
 			case <-done:
 				return
 			}

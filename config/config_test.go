@@ -293,7 +293,7 @@ func TestEnsureRunDir(t *testing.T) {
 	}{
 		{
 			name:  "creates missing parents",
-			setup: func(t *testing.T, dir string) string { return filepath.Join(dir, "a", "b", "skiff") },
+			setup: func(_ *testing.T, dir string) string { return filepath.Join(dir, "a", "b", "skiff") },
 		},
 		{
 			name: "tightens an existing directory",

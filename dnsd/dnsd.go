@@ -192,7 +192,7 @@ func (x *session) writeUDP(reply []byte, q *dns.Msg, addr net.Addr) {
 			return
 		}
 	}
-	x.pc.WriteTo(reply, addr) // a client gone away is no concern of ours
+	_, _ = x.pc.WriteTo(reply, addr) // a client gone away is no concern of ours
 }
 
 // maxTCPConns bounds one session's client TCP connections: more are
@@ -242,7 +242,9 @@ func (x *session) serveConn(c net.Conn) {
 		c.Close()
 	}()
 	for {
-		c.SetReadDeadline(time.Now().Add(tcpIdleTimeout))
+		if err := c.SetReadDeadline(time.Now().Add(tcpIdleTimeout)); err != nil {
+			return
+		}
 		raw, err := readTCP(c)
 		if err != nil {
 			return
@@ -261,7 +263,9 @@ func (x *session) serveConn(c net.Conn) {
 		if reply == nil {
 			continue
 		}
-		c.SetWriteDeadline(time.Now().Add(tcpIdleTimeout))
+		if err := c.SetWriteDeadline(time.Now().Add(tcpIdleTimeout)); err != nil {
+			return
+		}
 		if err := writeTCP(c, reply); err != nil {
 			return
 		}
@@ -435,7 +439,9 @@ func (x *session) exchange(network, addr string, query []byte) ([]byte, error) {
 	stop := context.AfterFunc(ctx, func() { c.Close() }) // on Close or timeout
 	defer stop()
 	deadline, _ := ctx.Deadline()
-	c.SetDeadline(deadline)
+	if err := c.SetDeadline(deadline); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", network, addr, err)
+	}
 
 	var reply []byte
 	if network == "udp" {

@@ -2,6 +2,7 @@ package dnsd
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -263,14 +264,22 @@ func startUpstream(t *testing.T) *upstream {
 		default:
 			r.Rcode = dns.RcodeNameError
 		}
-		w.WriteMsg(r)
+		_ = w.WriteMsg(r) // a client that gave up waiting is what some tests make
 	})
 	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: l, Handler: h}} {
 		started := make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }
-		go srv.ActivateAndServe()
+		served := make(chan error, 1)
+		go func() { served <- srv.ActivateAndServe() }()
 		<-started
-		t.Cleanup(func() { srv.Shutdown() })
+		t.Cleanup(func() {
+			if err := srv.Shutdown(); err != nil {
+				t.Errorf("stopping the upstream: %v", err)
+			}
+			if err := <-served; err != nil {
+				t.Errorf("upstream: %v", err)
+			}
+		})
 	}
 	return up
 }
@@ -384,8 +393,8 @@ func TestServfail(t *testing.T) {
 				t.Errorf("rcode %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
 			}
 			// Only that it does not hang: a loaded CI machine is slow.
-			if d, max := time.Since(start), time.Duration(len(tt.upstreams))*timeout+2*time.Second; d > max {
-				t.Errorf("SERVFAIL after %v, want within %v", d, max)
+			if d, limit := time.Since(start), time.Duration(len(tt.upstreams))*timeout+2*time.Second; d > limit {
+				t.Errorf("SERVFAIL after %v, want within %v", d, limit)
 			}
 		})
 	}
@@ -424,7 +433,9 @@ func TestBadQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	exchange := func(m *dns.Msg) *dns.Msg {
 		t.Helper()
 		b, err := m.Pack()
@@ -617,7 +628,10 @@ func roundTrip(b *testing.B, conn net.Conn, q, buf []byte) bool {
 		b.Error(err)
 		return false
 	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		b.Error(err)
+		return false
+	}
 	n, err := conn.Read(buf)
 	if err != nil || n < 12 || buf[0] != q[0] || buf[1] != q[1] {
 		b.Errorf("bad reply (%d bytes): %v", n, err)
@@ -673,9 +687,11 @@ func TestTCPConnectionCap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SetReadDeadline(time.Now().Add(time.Second))
+		if err := c.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		_, err = c.Read(make([]byte, 1))
-		refused = err == io.EOF
+		refused = errors.Is(err, io.EOF)
 		c.Close()
 	}
 	if !refused {

@@ -94,6 +94,16 @@ func (c *ctr) save() error {
 	return runtime.WriteJSON(c.configPath(), &c.rec)
 }
 
+// persist saves c's record where a failure cannot undo what happened (the
+// container has started, stopped, exited): the record in memory is right,
+// only an engine restart would read the stale one on disk, so the failure
+// is logged. The caller holds c.mu.
+func (e *Engine) persist(c *ctr) {
+	if err := c.save(); err != nil {
+		e.log.Printf("container %s: saving its state: %v", c.rec.ID, err)
+	}
+}
+
 // notify wakes everyone waiting for a state change. The caller holds c.mu.
 func (c *ctr) notify() {
 	close(c.changed)

@@ -84,7 +84,10 @@ func (e *Engine) postContainersCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, decodeError(err))
 		return
 	}
-	json.NewDecoder(bytes.NewReader(body)).Decode(&old)
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&old); err != nil {
+		writeError(w, decodeError(err))
+		return
+	}
 	x := createExtras{macAddress: old.MacAddress}
 	if p := r.URL.Query().Get("platform"); p != "" {
 		if x.platform, err = parsePlatform(p); err != nil {
@@ -114,7 +117,9 @@ func (e *Engine) postContainerStart(w http.ResponseWriter, r *http.Request) {
 		auto := c.rec.HostConfig.AutoRemove && !c.running()
 		c.mu.Unlock()
 		if auto && statusOf(err) != http.StatusNotModified {
-			e.remove(c, true, true)
+			if rerr := e.remove(c, true, true); rerr != nil {
+				e.log.Printf("auto-removing %s: %v", c.rec.ID, rerr)
+			}
 		}
 		writeError(w, err)
 		return
@@ -198,7 +203,7 @@ func (e *Engine) kill(ref, sigName string) error {
 	c.mu.Lock()
 	if c.running() {
 		c.rec.ManuallyStopped = true
-		c.save()
+		e.persist(c)
 	}
 	c.mu.Unlock()
 	return e.signal(c, sig)
@@ -226,7 +231,7 @@ func (e *Engine) deleteContainer(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (e *Engine) postContainersPrune(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) postContainersPrune(w http.ResponseWriter, _ *http.Request) {
 	report := container.PruneReport{ContainersDeleted: []string{}}
 	for _, c := range e.list() {
 		c.mu.Lock()
@@ -280,7 +285,7 @@ func (e *Engine) postContainerWait(w http.ResponseWriter, r *http.Request) {
 		ch := c.changed
 		c.mu.Unlock()
 		if done {
-			json.NewEncoder(w).Encode(resp)
+			encode(w, resp)
 			return
 		}
 		select {
@@ -343,7 +348,9 @@ func (e *Engine) postContainerAttach(w http.ResponseWriter, r *http.Request) {
 	if stdin {
 		go forwardStdin(conn, buf.Reader, keys, mconn)
 	}
-	copyFrames(conn, mr, tty)
+	// The stream ends when either side goes: the client sees that, and
+	// there is no one else to tell.
+	_ = copyFrames(conn, mr, tty)
 }
 
 // detachKeys parses a detach sequence ("ctrl-p,ctrl-q" when empty).
@@ -368,7 +375,8 @@ func forwardStdin(client net.Conn, in io.Reader, keys []byte, to *net.UnixConn) 
 		client.Close()
 		return
 	}
-	to.CloseWrite()
+	// The container's stdin ends; a monitor already gone has no stdin.
+	_ = to.CloseWrite()
 }
 
 // attachMonitor connects to the container's monitor, waiting for the
@@ -389,7 +397,7 @@ func (e *Engine) attachMonitor(ctx context.Context, c *ctr, stdin, stdout, stder
 		err  error
 	}
 	ch := make(chan result, 1)
-	c.pending = append(c.pending, func(p *runtime.Process) {
+	c.pending = append(c.pending, func(*runtime.Process) {
 		conn, r, err := runtime.Attach(c.runDir, stdin, stdout, stderr)
 		ch <- result{conn, r, err}
 	})
@@ -486,6 +494,7 @@ func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(http.StatusOK)
 	timestamps, details := boolParam(r, "timestamps"), boolParam(r, "details")
+	clientGone := false
 	send := func(ents []logs.Entry) error {
 		for _, ent := range ents {
 			if (ent.Stream == "stdout" && !stdout) || (ent.Stream == "stderr" && !stderr) {
@@ -499,6 +508,7 @@ func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
 				line = ent.Time.Format(logs.TimestampFormat) + " " + line
 			}
 			if err := writeFrame(w, ent.Stream, []byte(line), tty); err != nil {
+				clientGone = true
 				return err
 			}
 		}
@@ -528,7 +538,12 @@ func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
 			}
 		}()
 	}
-	logs.ReadLogs(r.Context(), logPath, logs.ReadOptions{Since: since, Until: until, Tail: tail, Follow: follow, Done: stopped}, send)
+	err = logs.ReadLogs(r.Context(), logPath, logs.ReadOptions{Since: since, Until: until, Tail: tail, Follow: follow, Done: stopped}, send)
+	if err != nil && !clientGone && r.Context().Err() == nil {
+		// The status went out with the first line: as Docker, the error
+		// ends the stream, on stderr.
+		_ = writeFrame(w, "stderr", []byte("Error grabbing logs: "+err.Error()+"\n"), tty)
+	}
 }
 
 // writeFrame writes one piece of output: raw for a tty, else in Docker's
@@ -661,20 +676,20 @@ func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
 // match. ancestors are the image IDs the ancestor filter resolved to. The
 // caller holds c.mu.
 func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bool {
-	any := func(key string, ok func(string) bool) bool { return anyFilter(f, key, ok) }
+	anyOf := func(key string, ok func(string) bool) bool { return anyFilter(f, key, ok) }
 	name := strings.TrimPrefix(c.rec.Name, "/")
-	return any("status", func(v string) bool { return string(c.rec.State.Status) == v }) &&
-		any("name", func(v string) bool {
+	return anyOf("status", func(v string) bool { return string(c.rec.State.Status) == v }) &&
+		anyOf("name", func(v string) bool {
 			re, err := regexp.Compile(v)
 			if err != nil {
 				return strings.Contains(name, strings.TrimPrefix(v, "/"))
 			}
 			return re.MatchString(name) || re.MatchString(c.rec.Name)
 		}) &&
-		any("id", func(v string) bool { return strings.HasPrefix(c.rec.ID, v) }) &&
-		any("ancestor", func(v string) bool { return ancestors[c.rec.Image] || c.rec.ImageName == v }) &&
+		anyOf("id", func(v string) bool { return strings.HasPrefix(c.rec.ID, v) }) &&
+		anyOf("ancestor", func(v string) bool { return ancestors[c.rec.Image] || c.rec.ImageName == v }) &&
 		matchLabels(c.rec.Config.Labels, f["label"]) &&
-		any("volume", func(v string) bool {
+		anyOf("volume", func(v string) bool {
 			for _, mp := range c.rec.Mounts {
 				if mp.Name == v || mp.Destination == v || mp.Source == v {
 					return true
@@ -682,7 +697,7 @@ func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bo
 			}
 			return false
 		}) &&
-		any("network", func(v string) bool {
+		anyOf("network", func(v string) bool {
 			for name, es := range c.rec.Networks {
 				if name == v || es.NetworkID == v || v != "" && strings.HasPrefix(es.NetworkID, v) {
 					return true

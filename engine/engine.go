@@ -93,10 +93,16 @@ func New(opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// shut releases the store when New fails, adding what that failed at.
+	shut := func(err error) error {
+		if _, serr := st.Shutdown(false); serr != nil {
+			return errors.Join(err, fmt.Errorf("shutting down the image store: %w", serr))
+		}
+		return err
+	}
 	vs, err := volumes.Open(filepath.Join(opt.Paths.DataDir, "volumes"))
 	if err != nil {
-		st.Shutdown(false)
-		return nil, err
+		return nil, shut(err)
 	}
 	e := &Engine{
 		opt:          opt,
@@ -114,12 +120,10 @@ func New(opt Options) (*Engine, error) {
 		e.log.Printf("no resource limits: %v", e.cgroupErr)
 	}
 	if err := e.initNetworks(); err != nil {
-		st.Shutdown(false)
-		return nil, fmt.Errorf("setting up networking: %w", err)
+		return nil, shut(fmt.Errorf("setting up networking: %w", err))
 	}
 	if err := e.loadContainers(); err != nil {
-		st.Shutdown(false)
-		return nil, err
+		return nil, shut(err)
 	}
 	return e, nil
 }
@@ -132,13 +136,19 @@ func (e *Engine) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", sock, err)
 	}
-	os.Chmod(sock, 0o660)
+	if err := os.Chmod(sock, 0o660); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{Handler: e.routes(), ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(sctx)
+		// Past the timeout the connections still open are cut.
+		if err := srv.Shutdown(sctx); err != nil {
+			e.log.Printf("stopping the API server: %v", err)
+		}
 	}()
 	e.log.Printf("listening on %s (storage driver %s)", sock, e.images.Driver)
 	err = srv.Serve(ln)
@@ -147,7 +157,9 @@ func (e *Engine) Serve(ctx context.Context) error {
 	}
 	os.Remove(sock)
 	e.shutdownNetworks()
-	e.images.Shutdown(false)
+	if _, serr := e.images.Shutdown(false); serr != nil {
+		err = errors.Join(err, fmt.Errorf("shutting down the image store: %w", serr))
+	}
 	return err
 }
 

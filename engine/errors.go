@@ -50,11 +50,18 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"message": err.Error()})
+	encode(w, map[string]string{"message": err.Error()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	encode(w, v)
+}
+
+// encode writes v as JSON to a response. It fails only when the client
+// went away (what the engine sends is always encodable), and then there
+// is no one to answer.
+func encode(w http.ResponseWriter, v any) {
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -151,7 +151,7 @@ func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		x.finish(startCode(err))
 		msg := fmt.Sprintf("OCI runtime exec failed: exec failed: unable to start container process: %v: unknown\r\n", err)
-		writeFrame(conn, "stderr", []byte(msg), spec.Tty)
+		_ = writeFrame(conn, "stderr", []byte(msg), spec.Tty) // the client's last word; a gone one needs none
 		return
 	}
 	defer ec.Conn.Close()
@@ -202,10 +202,12 @@ func pumpExec(w io.Writer, r io.Reader, tty bool) int {
 		if runtime.ExitFrame(hdr) {
 			return int(binary.BigEndian.Uint32(buf[:4]))
 		}
+		// The client may have gone (a detached one has): read on for the
+		// exit code all the same.
 		if !tty {
-			w.Write(hdr[:])
+			_, _ = w.Write(hdr[:])
 		}
-		w.Write(buf[:n])
+		_, _ = w.Write(buf[:n])
 	}
 }
 

@@ -39,7 +39,8 @@ func newJSONStream(w http.ResponseWriter) *jsonStream {
 func (s *jsonStream) send(m jsonstream.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.enc.Encode(streamMessage{Message: m})
+	// A client that went away misses the progress; the pull goes on.
+	_ = s.enc.Encode(streamMessage{Message: m})
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -48,7 +49,7 @@ func (s *jsonStream) send(m jsonstream.Message) {
 func (s *jsonStream) fail(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.enc.Encode(streamMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()})
+	_ = s.enc.Encode(streamMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()})
 }
 
 func (e *Engine) postImagesCreate(w http.ResponseWriter, r *http.Request) {
@@ -159,15 +160,20 @@ func matchesReference(im *images.Image, patterns []string) bool {
 	return false
 }
 
-func (e *Engine) getImageJSON(w http.ResponseWriter, r *http.Request, name string) {
+func (e *Engine) getImageJSON(w http.ResponseWriter, _ *http.Request, name string) {
 	im, err := e.images.Lookup(name)
 	if err != nil {
 		writeError(w, imageErr(name, err))
 		return
 	}
 	var cfg dockerspec.DockerOCIImageConfig
-	if b, err := json.Marshal(im.Config.Config); err == nil {
-		json.Unmarshal(b, &cfg)
+	b, err := json.Marshal(im.Config.Config)
+	if err == nil {
+		err = json.Unmarshal(b, &cfg)
+	}
+	if err != nil {
+		writeError(w, fmt.Errorf("image %s: reading its configuration: %w", name, err))
+		return
 	}
 	layers := make([]string, 0, len(im.Config.RootFS.DiffIDs))
 	for _, d := range im.Config.RootFS.DiffIDs {
@@ -204,7 +210,7 @@ func imageErr(name string, err error) error {
 	return err
 }
 
-func (e *Engine) getImageHistory(w http.ResponseWriter, r *http.Request, name string) {
+func (e *Engine) getImageHistory(w http.ResponseWriter, _ *http.Request, name string) {
 	im, err := e.images.Lookup(name)
 	if err != nil {
 		writeError(w, imageErr(name, err))

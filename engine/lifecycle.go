@@ -14,12 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/pkg/namesgenerator"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/sys/signal"
 	"github.com/skiff-dev/skiff/images"
+	"github.com/skiff-dev/skiff/internal/namesgenerator"
 	"github.com/skiff-dev/skiff/logs"
 	"github.com/skiff-dev/skiff/netslirp"
 	"github.com/skiff-dev/skiff/runtime"
@@ -142,14 +142,14 @@ func (e *Engine) create(name string, req *container.CreateRequest, x createExtra
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
-	mounts, createdVolumes, err := e.containerMounts(cfg, req.HostConfig, img.Config.Config.Volumes)
+	mounts, createdVolumes, err := e.containerMounts(req.HostConfig, img.Config.Config.Volumes)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
 			for _, v := range createdVolumes {
-				e.volumes.Remove(v)
+				err = errors.Join(err, e.volumes.Remove(v))
 			}
 		}
 	}()
@@ -187,7 +187,7 @@ func (e *Engine) create(name string, req *container.CreateRequest, x createExtra
 	}
 	defer func() {
 		if err != nil {
-			e.images.DeleteContainer(id)
+			err = errors.Join(err, e.images.DeleteContainer(id))
 		}
 	}()
 	// /etc/hostname, hosts and resolv.conf are written at each start.
@@ -413,7 +413,7 @@ func (e *Engine) startLocked(c *ctr) error {
 	// Checked again: a container it shares a network namespace with may
 	// have been replaced by one on the host's since create.
 	if err := e.checkSysctls(c.rec.HostConfig); err != nil {
-		return errInvalid(fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: %v: unknown", err))
+		return errInvalid(fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: %w: unknown", err))
 	}
 	if err := e.createCgroup(c); err != nil {
 		return err
@@ -425,9 +425,16 @@ func (e *Engine) startLocked(c *ctr) error {
 	}
 	userMounts, releaseMounts, err := e.runtimeMounts(c, rootfs)
 	if err != nil {
-		e.images.Unmount(c.rec.ID, true)
+		e.unmountRootfs(c)
 		e.destroyCgroup(c)
 		return err
+	}
+	// undo releases what this start has taken so far; the network, taken
+	// later, has its own teardown.
+	undo := func() {
+		releaseMounts()
+		e.unmountRootfs(c)
+		e.destroyCgroup(c)
 	}
 	spec := runtime.Spec{
 		ID:             c.rec.ID,
@@ -474,18 +481,11 @@ func (e *Engine) startLocked(c *ctr) error {
 		spec.CgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
 	}
 	if err := e.setSeccomp(&spec, c.rec.HostConfig.SecurityOpt); err != nil {
-		releaseMounts()
-		e.images.Unmount(c.rec.ID, true)
-		e.destroyCgroup(c)
+		undo()
 		return errInvalid(err)
 	}
 	for _, u := range c.rec.HostConfig.Ulimits {
 		spec.Ulimits = append(spec.Ulimits, runtime.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
-	}
-	undo := func() {
-		releaseMounts()
-		e.images.Unmount(c.rec.ID, true)
-		e.destroyCgroup(c)
 	}
 	if spec.NetNS, spec.NewNetNS, err = e.setupNetwork(c); err != nil {
 		undo()
@@ -507,9 +507,7 @@ func (e *Engine) startLocked(c *ctr) error {
 	proc, err := runtime.Start(c.runDir, spec)
 	if err != nil {
 		e.teardownNetwork(c)
-		releaseMounts()
-		e.images.Unmount(c.rec.ID, true)
-		e.destroyCgroup(c)
+		undo()
 		var se *runtime.StartError
 		code := 128
 		msg := err.Error()
@@ -519,7 +517,7 @@ func (e *Engine) startLocked(c *ctr) error {
 		c.mu.Lock()
 		c.rec.State.Error = msg
 		c.rec.State.ExitCode = code
-		c.save()
+		e.persist(c)
 		c.notify()
 		c.mu.Unlock()
 		return &apiError{status: 400, err: fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: unable to start container process: %s: unknown", msg)}
@@ -543,11 +541,16 @@ func (e *Engine) startLocked(c *ctr) error {
 		e.log.Printf("container %s: %v", c.rec.ID, err)
 	}
 	if err := proc.Release(); err != nil {
-		syscall.Kill(proc.Pid, syscall.SIGKILL)
+		// The command cannot be let start: kill it, and its exit is
+		// recorded as any other.
+		e.log.Printf("container %s: %v", c.rec.ID, err)
+		if kerr := syscall.Kill(proc.Pid, syscall.SIGKILL); kerr != nil {
+			e.log.Printf("container %s: killing it: %v", c.rec.ID, kerr)
+		}
 	}
 	c.mu.Lock()
 	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid, StartedAt: time.Now().UTC()}
-	c.save()
+	e.persist(c)
 	c.notify()
 	c.mu.Unlock()
 	go e.watch(c, proc)
@@ -575,7 +578,7 @@ func (e *Engine) exited(c *ctr) {
 		c.init = nil
 	}
 	c.mu.Unlock()
-	e.images.Unmount(c.rec.ID, true)
+	e.unmountRootfs(c)
 	if e.cgroups != nil {
 		c.mu.Lock()
 		cg := c.rec.Cgroup
@@ -601,7 +604,7 @@ func (e *Engine) exited(c *ctr) {
 	st.Error = ex.Error
 	c.rec.State = st
 	c.exits++
-	c.save()
+	e.persist(c)
 	c.notify()
 	autoRemove := c.rec.HostConfig.AutoRemove
 	delay, restart := c.restartDelay()
@@ -668,7 +671,7 @@ func (e *Engine) restartLater(c *ctr, delay time.Duration) {
 			e.log.Printf("restarting %s: %v", c.rec.ID, err)
 			c.mu.Lock()
 			c.rec.State.Status = container.StateExited
-			c.save()
+			e.persist(c)
 			c.notify()
 			c.mu.Unlock()
 		}
@@ -717,7 +720,8 @@ func (e *Engine) killLeftovers(c *ctr) {
 		alive := 0
 		for _, pid := range pids {
 			if !runtime.Gone(pid) {
-				syscall.Kill(pid, syscall.SIGKILL)
+				// One gone meanwhile (ESRCH) is what we want.
+				_ = syscall.Kill(pid, syscall.SIGKILL)
 				alive++
 			}
 		}
@@ -804,7 +808,7 @@ func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
 		if c.rec.State.Status == container.StateRestarting {
 			c.rec.ManuallyStopped = true
 			c.rec.State.Status = container.StateExited
-			c.save()
+			e.persist(c)
 			c.notify()
 			c.mu.Unlock()
 			return nil
@@ -814,7 +818,7 @@ func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
 	}
 	c.mu.Lock()
 	c.rec.ManuallyStopped = true
-	c.save()
+	e.persist(c)
 	c.mu.Unlock()
 	if sigName == "" {
 		sigName = cfgSig
@@ -882,13 +886,16 @@ func (e *Engine) remove(c *ctr, force, withVolumes bool) error {
 	if c.removed {
 		return nil
 	}
-	e.images.Unmount(c.rec.ID, true)
+	e.unmountRootfs(c)
 	if err := e.images.DeleteContainer(c.rec.ID); err != nil && !isNotExist(err) {
 		c.rec.RemovalInProgress = false
 		return fmt.Errorf("removing the container's filesystem: %w", err)
 	}
 	removeAllQuiet(c.dir, c.runDir)
-	netslirp.RemoveNetNS(e.netnsPath(c.rec.ID)) // one an engine killed mid-start left
+	// One an engine killed mid-start left.
+	if err := netslirp.RemoveNetNS(e.netnsPath(c.rec.ID)); err != nil {
+		e.log.Printf("container %s: %v", c.rec.ID, err)
+	}
 	c.removed = true
 	e.mu.Lock()
 	delete(e.containers, c.rec.ID)
@@ -917,7 +924,9 @@ func (e *Engine) removeAnonymousVolumes(mps []mountPoint) {
 			continue
 		}
 		if v, err := e.volumes.Get(mp.Name); err == nil && v.Anonymous() {
-			e.volumes.Remove(v.Name)
+			if err := e.volumes.Remove(v.Name); err != nil {
+				e.log.Printf("removing anonymous volume %s: %v", v.Name, err)
+			}
 		}
 	}
 }

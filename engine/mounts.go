@@ -180,7 +180,7 @@ func parseTmpfs(dst, opts string) (mountPoint, error) {
 			switch k {
 			case "size":
 				if _, err := units.RAMInBytes(v); err != nil && !strings.HasSuffix(v, "%") {
-					return mp, errInvalid(fmt.Errorf("invalid tmpfs option %q: %v", o, err))
+					return mp, errInvalid(fmt.Errorf("invalid tmpfs option %q: %w", o, err))
 				}
 			case "mode":
 				if _, err := strconv.ParseUint(v, 8, 32); err != nil {
@@ -202,7 +202,7 @@ func parseTmpfs(dst, opts string) (mountPoint, error) {
 // earlier ones at the same destination), creating the volumes they name
 // and the missing host directories of -v binds. created lists the volumes
 // it made, for the caller to remove if the container is not created.
-func (e *Engine) containerMounts(cfg *container.Config, hc *container.HostConfig, imageVolumes map[string]struct{}) (mps []mountPoint, created []string, err error) {
+func (e *Engine) containerMounts(hc *container.HostConfig, imageVolumes map[string]struct{}) (mps []mountPoint, created []string, err error) {
 	byDest := map[string]mountPoint{}
 	var order []string
 	add := func(mp mountPoint) {
@@ -270,7 +270,7 @@ func (e *Engine) containerMounts(cfg *container.Config, hc *container.HostConfig
 	defer func() {
 		if err != nil {
 			for _, n := range created {
-				e.volumes.Remove(n)
+				err = errors.Join(err, e.volumes.Remove(n))
 			}
 			created = nil
 		}
@@ -326,7 +326,9 @@ func (e *Engine) runtimeMounts(c *ctr, rootfs string) (out []runtime.Mount, rele
 	var acquired []*volumes.Volume
 	release = func() {
 		for _, v := range acquired {
-			e.volumes.Release(v)
+			if err := e.volumes.Release(v); err != nil {
+				e.log.Printf("container %s: %v", c.rec.ID, err)
+			}
 		}
 	}
 	defer func() {
@@ -384,8 +386,12 @@ func copyUp(rootfs, dest, volume string) error {
 		return err
 	}
 	sys := st.Sys().(*syscall.Stat_t)
-	os.Lchown(volume, int(sys.Uid), int(sys.Gid))
-	os.Chmod(volume, chmodBits(st.Mode()))
+	if err := os.Lchown(volume, int(sys.Uid), int(sys.Gid)); err != nil {
+		return err
+	}
+	if err := os.Chmod(volume, chmodBits(st.Mode())); err != nil {
+		return err
+	}
 	return copyTree(src, volume)
 }
 
@@ -430,8 +436,12 @@ func copyTree(src, dst string) error {
 			return err
 		}
 		if fi.Mode()&os.ModeSymlink == 0 {
-			os.Chmod(d, chmodBits(fi.Mode()))
-			os.Chtimes(d, fi.ModTime(), fi.ModTime())
+			if err := os.Chmod(d, chmodBits(fi.Mode())); err != nil {
+				return err
+			}
+			if err := os.Chtimes(d, fi.ModTime(), fi.ModTime()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

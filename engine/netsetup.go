@@ -44,7 +44,10 @@ func (e *Engine) setupNetwork(c *ctr) (netNS string, newNS bool, err error) {
 	c.netMu.Lock()
 	defer c.netMu.Unlock()
 	path := e.netnsPath(c.rec.ID)
-	netslirp.RemoveNetNS(path) // one an engine killed mid-start left
+	// One an engine killed mid-start left.
+	if err := netslirp.RemoveNetNS(path); err != nil {
+		return "", false, err
+	}
 	if err := netslirp.NewNetNS(path); err != nil {
 		return "", false, err
 	}
@@ -298,7 +301,7 @@ func (e *Engine) restoreNetwork(c *ctr) {
 			clearEndpoint(es, st.GeneratedMAC[es.NetworkID])
 		}
 		st.Ports, st.Veths = nil, map[string]string{}
-		c.save()
+		e.persist(c)
 		c.mu.Unlock()
 		return
 	}

@@ -110,7 +110,11 @@ func (e *Engine) shutdownNetworks() {
 	if e.hostLoop != nil {
 		e.hostLoop.Close()
 	}
-	defer e.dp.Wait()
+	defer func() {
+		if err := e.dp.Wait(); err != nil {
+			e.log.Printf("removing veths: %v", err)
+		}
+	}()
 	for _, c := range e.list() {
 		c.mu.Lock()
 		running := c.running()

@@ -80,13 +80,13 @@ func (e *Engine) getNetworks(w http.ResponseWriter, r *http.Request) {
 // matchNetwork applies network ls filters: each key must match, any of
 // its values (labels: all of them).
 func matchNetwork(n *netslirp.Network, used int, f map[string][]string) bool {
-	any := func(key string, ok func(string) bool) bool { return anyFilter(f, key, ok) }
-	return any("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
-		any("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
-		any("driver", func(v string) bool { return n.Driver == v }) &&
-		any("scope", func(v string) bool { return v == "local" }) &&
-		any("type", func(v string) bool { return (v == "builtin") == n.Builtin() }) &&
-		any("dangling", func(v string) bool { return (v == "true" || v == "1") == (used == 0 && !n.Builtin()) }) &&
+	anyOf := func(key string, ok func(string) bool) bool { return anyFilter(f, key, ok) }
+	return anyOf("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
+		anyOf("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
+		anyOf("driver", func(v string) bool { return n.Driver == v }) &&
+		anyOf("scope", func(v string) bool { return v == "local" }) &&
+		anyOf("type", func(v string) bool { return (v == "builtin") == n.Builtin() }) &&
+		anyOf("dangling", func(v string) bool { return (v == "true" || v == "1") == (used == 0 && !n.Builtin()) }) &&
 		matchLabels(n.Labels, f["label"])
 }
 
@@ -159,8 +159,7 @@ func (e *Engine) createNetwork(req *network.CreateRequest) (_ *netslirp.Network,
 		return nil, netError(err)
 	}
 	if err := e.dp.SyncRules(e.nets.List()); err != nil {
-		e.nets.Remove(n.ID)
-		return nil, err
+		return nil, errors.Join(err, e.nets.Remove(n.ID))
 	}
 	return n, nil
 }
@@ -285,10 +284,10 @@ func (e *Engine) postNetworkMembership(connect bool) http.HandlerFunc {
 // connect adds network n to the container; a running one gets its veth
 // at once.
 func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSettings) error {
-	switch {
-	case n.Name == netslirp.HostNetwork:
+	switch n.Name {
+	case netslirp.HostNetwork:
 		return errInvalid(errConnectToHostNetwork)
-	case n.Name == netslirp.NoneNetwork:
+	case netslirp.NoneNetwork:
 		return errInvalid(errConflictNoneNetwork)
 	}
 	es, err := newEndpoint(n, cfg)
@@ -412,7 +411,7 @@ func checkMTU(options map[string]string) error {
 	}
 	mtu, err := strconv.Atoi(v)
 	if err != nil {
-		return fmt.Errorf("failed to parse %s value: %v (%s)", mtuOption, v, err)
+		return fmt.Errorf("failed to parse %s value: %v (%w)", mtuOption, v, err)
 	}
 	if mtu < 0 {
 		return fmt.Errorf("invalid MTU number: %d", mtu)

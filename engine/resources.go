@@ -24,11 +24,11 @@ func resourcesOf(r container.Resources) (cgroups.Resources, error) {
 	conv := func(flag string, in []*blkiodev.ThrottleDevice) ([]cgroups.ThrottleDevice, error) {
 		var devs []cgroups.ThrottleDevice
 		for _, d := range in {
-			maj, min, err := cgroups.DeviceNumbers(d.Path)
+			major, minor, err := cgroups.DeviceNumbers(d.Path)
 			if err != nil {
 				return nil, fmt.Errorf("invalid %s: %w", flag, err)
 			}
-			devs = append(devs, cgroups.ThrottleDevice{Major: maj, Minor: min, Rate: d.Rate})
+			devs = append(devs, cgroups.ThrottleDevice{Major: major, Minor: minor, Rate: d.Rate})
 		}
 		return devs, nil
 	}
@@ -66,7 +66,7 @@ func (e *Engine) checkResources(hc *container.HostConfig) error {
 		return nil
 	}
 	if e.cgroups == nil {
-		return errInvalid(fmt.Errorf("resource limits are not available: %v", e.cgroupErr))
+		return errInvalid(fmt.Errorf("resource limits are not available: %w", e.cgroupErr))
 	}
 	return nil
 }
@@ -94,6 +94,14 @@ func (e *Engine) createCgroup(c *ctr) error {
 
 // destroyCgroup removes the container's cgroup in the background: rmdir
 // on cgroupfs is slow, and nothing waits for it.
+// unmountRootfs unmounts the container's root filesystem, logging a
+// failure: the next start mounts it again and removal unmounts it anyway.
+func (e *Engine) unmountRootfs(c *ctr) {
+	if _, err := e.images.Unmount(c.rec.ID, true); err != nil {
+		e.log.Printf("container %s: unmounting its filesystem: %v", c.rec.ID, err)
+	}
+}
+
 func (e *Engine) destroyCgroup(c *ctr) {
 	if e.cgroups == nil {
 		return
@@ -157,7 +165,7 @@ func (e *Engine) pauseOrUnpause(w http.ResponseWriter, r *http.Request, pause bo
 	} else {
 		c.rec.State.Status = container.StateRunning
 	}
-	c.save()
+	e.persist(c)
 	c.notify()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -197,7 +205,12 @@ func (e *Engine) postContainerUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.rec.HostConfig = &hc
-	c.save()
+	// The new limits are in force (and kept in memory): say that they
+	// would not survive an engine restart.
+	if err := c.save(); err != nil {
+		writeError(w, fmt.Errorf("Cannot update container %s: saving its configuration: %w", c.rec.ID, err))
+		return
+	}
 	writeJSON(w, http.StatusOK, container.UpdateResponse{Warnings: []string{}})
 }
 

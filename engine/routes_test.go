@@ -78,9 +78,10 @@ func TestVersion(t *testing.T) {
 				t.Errorf("Content-Type = %q", ct)
 			}
 			var v struct {
-				Version, ApiVersion, MinAPIVersion, Os, Arch, GoVersion string
-				Platform                                                struct{ Name string }
-				Components                                              []struct {
+				Version, MinAPIVersion, Os, Arch, GoVersion string
+				APIVersion                                  string `json:"ApiVersion"`
+				Platform                                    struct{ Name string }
+				Components                                  []struct {
 					Name, Version string
 					Details       map[string]string
 				}
@@ -88,7 +89,7 @@ func TestVersion(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 				t.Fatal(err)
 			}
-			if v.Version != Version || v.ApiVersion != "1.41" || v.MinAPIVersion != "1.24" ||
+			if v.Version != Version || v.APIVersion != "1.41" || v.MinAPIVersion != "1.24" ||
 				v.Os != "linux" || v.Arch != goruntime.GOARCH || v.GoVersion != goruntime.Version() {
 				t.Errorf("version = %+v", v)
 			}

@@ -24,7 +24,7 @@ func (e *Engine) ping(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "0")
 		return
 	}
-	w.Write([]byte("OK"))
+	_, _ = w.Write([]byte("OK")) // a client gone away needs no answer
 }
 
 func kernelVersion() string {
@@ -35,7 +35,7 @@ func kernelVersion() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
-func (e *Engine) version(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) version(w http.ResponseWriter, _ *http.Request) {
 	v := system.VersionResponse{
 		Platform:      system.PlatformInfo{Name: "skiff"},
 		Version:       Version,
@@ -54,7 +54,7 @@ func (e *Engine) version(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) info(w http.ResponseWriter, _ *http.Request) {
 	var running, paused, stopped int
 	for _, c := range e.list() {
 		c.mu.Lock()
@@ -71,7 +71,9 @@ func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
 	imgs, _ := e.images.List()
 	host, _ := os.Hostname()
 	var si unix.Sysinfo_t
-	unix.Sysinfo(&si)
+	if err := unix.Sysinfo(&si); err != nil {
+		e.log.Printf("info: sysinfo: %v (MemTotal reads 0)", err)
+	}
 	var opts []string
 	if e.opt.Paths.Rootless {
 		opts = append(opts, "name=rootless")
@@ -117,7 +119,7 @@ func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
 		info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUShares, info.CPUSet = a.CPU, a.CPU, a.CPU, a.Cpuset
 		info.PidsLimit, info.OomKillDisable = a.Pids, a.Memory
 		info.CgroupVersion = strconv.Itoa(e.cgroups.Version())
-		if a.Hint != "" && !(a.Memory && a.CPU && a.Pids) {
+		if a.Hint != "" && (!a.Memory || !a.CPU || !a.Pids) {
 			info.Warnings = append(info.Warnings, "WARNING: resource limits are not all available: "+a.Hint)
 		}
 	} else {

@@ -59,7 +59,7 @@ func (e *Engine) getContainerTop(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := exec.Command("ps", args...).Output()
 	if err != nil {
-		writeError(w, errInvalid(fmt.Errorf("ps: %v", err)))
+		writeError(w, errInvalid(fmt.Errorf("ps: %w", err)))
 		return
 	}
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 machine to build, test and benchmark skiff:
 # installs the rootless-container tools (and podman, for the benchmark),
+# golangci-lint (for make lint) in /usr/local/bin,
 # creates the unprivileged user $SKIFF_USER (default skiffuser) with a
 # subordinate id range, builds and installs /usr/local/bin/skiff, builds the
 # busybox test image and loads it into root's and the user's engines.
@@ -39,6 +40,14 @@ done
 if ! command -v go >/dev/null; then
 	echo "setup.sh: Go is needed at /usr/local/go (the machine image ships it)" >&2
 	exit 1
+fi
+
+# The linter make lint runs, at the version CI uses (built from source
+# through the Go module proxy: a couple of minutes the first time).
+GOLANGCI_LINT_VERSION=v2.15.0
+if ! /usr/local/bin/golangci-lint version 2>/dev/null | grep -q "version ${GOLANGCI_LINT_VERSION#v} "; then
+	log "installing golangci-lint $GOLANGCI_LINT_VERSION"
+	GOBIN=/usr/local/bin go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
 fi
 
 if ! id "$SKIFF_USER" >/dev/null 2>&1; then

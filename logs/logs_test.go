@@ -147,9 +147,13 @@ func TestDualLogging(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 100; i++ {
-		w.Write("stdout", []byte(fmt.Sprintf("line %d\n", i)))
+		if err := w.Write("stdout", []byte(fmt.Sprintf("line %d\n", i))); err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.Write("stderr", []byte("last\n"))
+	if err := w.Write("stderr", []byte("last\n")); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +200,9 @@ func TestCacheDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write("stdout", []byte("hi\n"))
+	if err := w.Write("stdout", []byte("hi\n")); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	ents, _ := os.ReadDir(filepath.Dir(info.LogPath))
 	if len(ents) != 0 {
@@ -247,7 +253,9 @@ func TestLocalDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write("stdout", []byte("hi\n"))
+	if err := w.Write("stdout", []byte("hi\n")); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	dir := filepath.Dir(info.LogPath)
 	path, err := logs.ReadPath("local", nil, dir, info.ContainerID)
@@ -302,5 +310,25 @@ func TestNonBlockingDropsWhenFull(t *testing.T) {
 	}
 	if slow.lines[0] != "line 00" {
 		t.Errorf("first line %q", slow.lines[0])
+	}
+}
+
+// failingDriver refuses every message.
+type failingDriver struct{}
+
+var errRefused = errors.New("refused")
+
+func (failingDriver) Log(*logs.Message) error { return errRefused }
+func (failingDriver) Name() string            { return "failing" }
+func (failingDriver) Close() error            { return nil }
+
+// What the driver refused in the background is not lost: Close says so.
+func TestNonBlockingCloseReportsDriverErrors(t *testing.T) {
+	ring := logs.NonBlocking(failingDriver{}, -1)
+	if err := ring.Log(&logs.Message{Line: []byte("x")}); err != nil {
+		t.Fatalf("Log = %v, want nil (the driver is called later)", err)
+	}
+	if err := ring.Close(); !errors.Is(err, errRefused) {
+		t.Errorf("Close = %v, want %v", err, errRefused)
 	}
 }

@@ -14,9 +14,15 @@ func TestWriterSplitsLongCompleteLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write("stdout", []byte(strings.Repeat("x", 20000)+"\n"))
-	w.Write("stdout", []byte(strings.Repeat("y", 10000)))
-	w.Write("stdout", []byte(strings.Repeat("y", 10000)+"\n"))
+	if err := w.Write("stdout", []byte(strings.Repeat("x", 20000)+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write("stdout", []byte(strings.Repeat("y", 10000))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write("stdout", []byte(strings.Repeat("y", 10000)+"\n")); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/skiff-dev/skiff/logs/logdriver"
@@ -25,13 +26,14 @@ type ring struct {
 	size     int64
 	maxBytes int64
 	closed   bool
+	err      error // the first error of the driver, for Close
 	done     chan struct{}
 }
 
 // NonBlocking wraps d as mode=non-blocking does: Log never waits for d;
 // messages wait in a buffer of maxBytes (negative: Docker's 1 MB) and
 // those that do not fit are dropped. Close sends what is buffered, then
-// closes d.
+// closes d; its error includes the first one d gave meanwhile.
 func NonBlocking(d Driver, maxBytes int64) Driver { return newRing(d, maxBytes) }
 
 func newRing(d Driver, maxBytes int64) *ring {
@@ -90,13 +92,15 @@ func (r *ring) run() {
 		batch := r.queue
 		r.queue = nil
 		r.mu.Unlock()
+		var errs []error
 		if b, ok := r.d.(logdriver.BatchLogger); ok {
-			b.LogBatch(batch)
+			errs = append(errs, b.LogBatch(batch))
 		} else {
 			for _, m := range batch {
-				r.d.Log(m)
+				errs = append(errs, r.d.Log(m))
 			}
 		}
+		err := errors.Join(errs...)
 		// The batch counted against the buffer until it was sent.
 		var sent int64
 		for _, m := range batch {
@@ -104,6 +108,9 @@ func (r *ring) run() {
 		}
 		r.mu.Lock()
 		r.size -= sent
+		if r.err == nil && err != nil {
+			r.err = fmt.Errorf("logging in the background (mode=non-blocking): %w", err)
+		}
 		r.mu.Unlock()
 	}
 }
@@ -114,5 +121,5 @@ func (r *ring) Close() error {
 	r.wait.Broadcast()
 	r.mu.Unlock()
 	<-r.done
-	return r.d.Close()
+	return errors.Join(r.err, r.d.Close())
 }

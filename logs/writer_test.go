@@ -42,10 +42,20 @@ func (r *recorder) BufSize() int { return r.size }
 func TestWriterPartials(t *testing.T) {
 	rec := &recorder{size: 8}
 	w := logs.NewDriverWriter(rec)
-	w.Write("stdout", []byte("0123456789abcdefXY\nshort\n"))
-	w.Write("stdout", []byte("12345678")) // exactly the buffer: a piece
-	w.Write("stdout", []byte("\n"))       // and the empty last piece
-	w.Write("stderr", []byte("tail"))
+	if err := w.Write("stdout", []byte("0123456789abcdefXY\nshort\n")); err != nil {
+		t.Fatal(err)
+	}
+	// Exactly the buffer: a piece.
+	if err := w.Write("stdout", []byte("12345678")); err != nil {
+		t.Fatal(err)
+	}
+	// And the empty last piece.
+	if err := w.Write("stdout", []byte("\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write("stderr", []byte("tail")); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	type piece struct {
 		source, line string

@@ -32,8 +32,10 @@ type Dataplane struct {
 	mu    sync.Mutex
 	// hostLoop, when set, gets containers' TCP to SlirpHostAddr.
 	hostLoop *HostLoopback
-	// pending counts Detach's background deletions.
-	pending sync.WaitGroup
+	// pending counts Detach's background deletions; pendingErrs (under
+	// mu) are those that failed, for Wait.
+	pending     sync.WaitGroup
+	pendingErrs []error
 	// forwardOnlyBridges: Init enabled the host's forwarding (root mode).
 	forwardOnlyBridges bool
 	// bridges are the bridge interfaces of the last SyncRules.
@@ -173,8 +175,7 @@ func (d *Dataplane) Attach(ctrNS string, n *Network, ep *Endpoint, defaultRoute 
 			return fmt.Errorf("creating veth pair: %w", err)
 		}
 		if err := netlink.LinkSetUp(veth); err != nil {
-			netlink.LinkDel(veth)
-			return fmt.Errorf("bringing up %s: %w", ep.HostVeth, err)
+			return errors.Join(fmt.Errorf("bringing up %s: %w", ep.HostVeth, err), netlink.LinkDel(veth))
 		}
 		return nil
 	})
@@ -203,9 +204,9 @@ func (d *Dataplane) Attach(ctrNS string, n *Network, ep *Endpoint, defaultRoute 
 		return nil
 	})
 	if err != nil {
-		d.Detach(ep)
+		return errors.Join(err, d.Detach(ep))
 	}
-	return err
+	return nil
 }
 
 // Detach takes the container's veth off its bridge at once and deletes
@@ -235,13 +236,25 @@ func (d *Dataplane) Detach(ep *Endpoint) error {
 	d.pending.Add(1)
 	go func() {
 		defer d.pending.Done()
-		InNetNS(d.NS, func() error { return netlink.LinkDel(gone) })
+		if err := InNetNS(d.NS, func() error { return netlink.LinkDel(gone) }); err != nil {
+			d.mu.Lock()
+			d.pendingErrs = append(d.pendingErrs, fmt.Errorf("deleting %s: %w", ep.HostVeth, err))
+			d.mu.Unlock()
+		}
 	}()
 	return nil
 }
 
-// Wait waits for the background deletions of Detach.
-func (d *Dataplane) Wait() { d.pending.Wait() }
+// Wait waits for the background deletions of Detach, and returns the
+// errors of those that failed since the last Wait.
+func (d *Dataplane) Wait() error {
+	d.pending.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := errors.Join(d.pendingErrs...)
+	d.pendingErrs = nil
+	return err
+}
 
 // SyncRules replaces skiff's nftables table with the rules of nets, in one
 // transaction: outbound masquerade for each non-internal bridge network,
@@ -416,12 +429,12 @@ func FreeIfName(ctrNS string) (string, error) {
 // HasLink reports whether the bridges' namespace has an interface name.
 func (d *Dataplane) HasLink(name string) bool {
 	found := false
-	InNetNS(d.NS, func() error {
+	err := InNetNS(d.NS, func() error {
 		_, err := netlink.LinkByName(name)
 		found = err == nil
 		return nil
 	})
-	return found
+	return err == nil && found
 }
 
 func prefixNet(p netip.Prefix) *net.IPNet {

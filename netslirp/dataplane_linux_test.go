@@ -31,7 +31,7 @@ func TestDataplane(t *testing.T) {
 	if err := NewNetNS(brNS); err != nil {
 		t.Fatal(err)
 	}
-	defer RemoveNetNS(brNS)
+	t.Cleanup(func() { removeNetNS(t, brNS) })
 	d := &Dataplane{NS: brNS, MTU: 65520}
 	if err := d.Init(); err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestDataplane(t *testing.T) {
 		if err := NewNetNS(ns); err != nil {
 			t.Fatal(err)
 		}
-		defer RemoveNetNS(ns)
+		t.Cleanup(func() { removeNetNS(t, ns) })
 		a := netip.MustParseAddr(ip)
 		ep := &Endpoint{IfName: "eth0", IP: a, MAC: MACFor(a)}
 		if err := d.Attach(ns, n, ep, true); err != nil {
@@ -77,7 +77,9 @@ func TestDataplane(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d.Wait()
+	if err := d.Wait(); err != nil {
+		t.Fatal(err)
+	}
 	if err := d.RemoveBridge(n); err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +88,12 @@ func TestDataplane(t *testing.T) {
 	}
 	if err := d.RemoveRules(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func removeNetNS(t *testing.T, path string) {
+	t.Helper()
+	if err := RemoveNetNS(path); err != nil {
+		t.Error(err)
 	}
 }

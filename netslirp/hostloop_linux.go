@@ -90,10 +90,13 @@ func originalDst(c *net.TCPConn) (netip.AddrPort, error) {
 	}
 	var mreq *unix.IPv6Mreq
 	var serr error
-	raw.Control(func(fd uintptr) {
+	err = raw.Control(func(fd uintptr) {
 		// sockaddr_in fits the 16 bytes of an IPv6Mreq.
 		mreq, serr = unix.GetsockoptIPv6Mreq(int(fd), unix.SOL_IP, unix.SO_ORIGINAL_DST)
 	})
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
 	if serr != nil {
 		return netip.AddrPort{}, serr
 	}

@@ -205,16 +205,18 @@ func proxyTCP(l *net.TCPListener, target string) func() {
 }
 
 // splice copies both ways (the kernel's splice between TCP sockets), half
-// closing each direction when it ends.
+// closing each direction when it ends. A direction that breaks just ends,
+// as it would between the two ends without the proxy: the errors are
+// theirs to see.
 func splice(a, b *net.TCPConn) {
 	done := make(chan struct{})
 	go func() {
-		io.Copy(b, a)
-		b.CloseWrite()
+		_, _ = io.Copy(b, a)
+		_ = b.CloseWrite()
 		close(done)
 	}()
-	io.Copy(a, b)
-	a.CloseWrite()
+	_, _ = io.Copy(a, b)
+	_ = a.CloseWrite()
 	<-done
 }
 
@@ -248,12 +250,15 @@ func proxyUDP(pc *net.UDPConn, target string) func() {
 					defer wg.Done()
 					b := make([]byte, 65535)
 					for {
-						back.SetReadDeadline(time.Now().Add(time.Minute))
+						if err := back.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+							break
+						}
 						n, err := back.Read(b)
 						if err != nil {
 							break
 						}
-						pc.WriteToUDPAddrPort(b[:n], from)
+						// A datagram that cannot be relayed is lost, as UDP allows.
+						_, _ = pc.WriteToUDPAddrPort(b[:n], from)
 					}
 					mu.Lock()
 					delete(flows, from)
@@ -262,14 +267,16 @@ func proxyUDP(pc *net.UDPConn, target string) func() {
 				}()
 			}
 			mu.Unlock()
-			back.Write(buf[:n])
+			_, _ = back.Write(buf[:n]) // lost, as UDP allows
 		}
 	}()
 	return func() {
 		pc.Close()
 		mu.Lock()
 		for _, c := range flows {
-			c.SetReadDeadline(time.Now())
+			// Wakes its relay, which closes it; one already closed is
+			// on its way out.
+			_ = c.SetReadDeadline(time.Now())
 		}
 		mu.Unlock()
 		wg.Wait()

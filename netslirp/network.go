@@ -14,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	dockernetwork "github.com/docker/docker/api/types/network"
 )
 
 // Error is a failed network operation: Kind (ErrNotFound, ErrConflict,
@@ -352,18 +350,69 @@ func validIPAM(o CreateOptions) error {
 		}
 		return nil
 	}
-	ipam := &dockernetwork.IPAM{Config: []dockernetwork.IPAMConfig{{Subnet: o.Subnet, IPRange: o.IPRange, Gateway: o.Gateway}}}
-	if err := dockernetwork.ValidateIPAM(ipam, false); err != nil {
-		return errorf(ErrInvalid, "%v", err)
+	p, err := netip.ParsePrefix(o.Subnet)
+	if err != nil {
+		return errorf(ErrInvalid, "invalid network config:\ninvalid subnet %s: invalid CIDR block notation", o.Subnet)
 	}
-	p := netip.MustParsePrefix(o.Subnet)
 	if p.Addr().Is6() {
 		return errorf(ErrInvalid, "IPv6 networks are not supported by skiff yet")
+	}
+	if errs := ipamErrors(p, o.IPRange, o.Gateway); len(errs) > 0 {
+		return errorf(ErrInvalid, "invalid network config:\n%s", joinDocker(errs))
 	}
 	if p.Bits() > 30 {
 		return errorf(ErrInvalid, "invalid subnet %s: too small for a gateway and a container", o.Subnet)
 	}
 	return nil
+}
+
+// ipamErrors are what Docker's daemon finds wrong with an IPv4 subnet's
+// ip-range and gateway (its validateIpamConfig), in its order and words.
+func ipamErrors(subnet netip.Prefix, ipRange, gateway string) []string {
+	var errs []string
+	if subnet != subnet.Masked() {
+		errs = append(errs, fmt.Sprintf("invalid subnet %s: it should be %s", subnet, subnet.Masked()))
+	}
+	if ipRange != "" {
+		r, err := netip.ParsePrefix(ipRange)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Sprintf("invalid ip-range %s: invalid CIDR block notation", ipRange))
+		case !r.Addr().Is4():
+			errs = append(errs, fmt.Sprintf("invalid ip-range %s: parent subnet is an IPv4 block", ipRange))
+		default:
+			if r.Bits() < subnet.Bits() {
+				errs = append(errs, fmt.Sprintf("invalid ip-range %s: CIDR block is bigger than its parent subnet %s", ipRange, subnet))
+			}
+			if r != r.Masked() {
+				errs = append(errs, fmt.Sprintf("invalid ip-range %s: it should be %s", r, r.Masked()))
+			}
+			if !subnet.Overlaps(r) {
+				errs = append(errs, fmt.Sprintf("invalid ip-range %s: parent subnet %s doesn't contain ip-range", ipRange, subnet))
+			}
+		}
+	}
+	if gateway != "" {
+		g, err := netip.ParseAddr(gateway)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Sprintf("invalid gateway %s: invalid address", gateway))
+		case !g.Is4():
+			errs = append(errs, fmt.Sprintf("invalid gateway %s: parent subnet is an IPv4 block", gateway))
+		case !subnet.Contains(g):
+			errs = append(errs, fmt.Sprintf("invalid gateway %s: parent subnet %s doesn't contain this address", gateway, subnet))
+		}
+	}
+	return errs
+}
+
+// joinDocker joins errors as Docker's daemon does: one alone, several as
+// a list of "* " lines.
+func joinDocker(errs []string) string {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return "* " + strings.Join(errs, "\n* ")
 }
 
 // freeSubnet picks the first /16 of 172.17-31.0.0, then /20s of

@@ -147,3 +147,35 @@ func TestLease(t *testing.T) {
 		t.Errorf("static address outside the range but inside the subnet: %s %v", ip, err)
 	}
 }
+
+// The messages are Docker's daemon's (validateIpamConfig), word for word.
+func TestValidIPAM(t *testing.T) {
+	for _, tc := range []struct {
+		o    CreateOptions
+		want string // "" for valid
+	}{
+		{CreateOptions{}, ""},
+		{CreateOptions{Subnet: "10.9.0.0/16", IPRange: "10.9.1.0/24", Gateway: "10.9.0.254"}, ""},
+		{CreateOptions{Gateway: "10.9.0.1"}, "every ip-range or gateway must have a corresponding subnet"},
+		{CreateOptions{Subnet: "10.9.0.0"}, "invalid network config:\ninvalid subnet 10.9.0.0: invalid CIDR block notation"},
+		{CreateOptions{Subnet: "10.9.0.1/16"}, "invalid network config:\ninvalid subnet 10.9.0.1/16: it should be 10.9.0.0/16"},
+		{CreateOptions{Subnet: "10.9.0.0/16", IPRange: "10.9.1.0"}, "invalid network config:\ninvalid ip-range 10.9.1.0: invalid CIDR block notation"},
+		{CreateOptions{Subnet: "10.9.0.0/16", IPRange: "fd00::/64"}, "invalid network config:\ninvalid ip-range fd00::/64: parent subnet is an IPv4 block"},
+		{CreateOptions{Subnet: "10.9.0.0/16", IPRange: "10.9.1.1/24"}, "invalid network config:\ninvalid ip-range 10.9.1.1/24: it should be 10.9.1.0/24"},
+		{CreateOptions{Subnet: "10.9.0.0/16", Gateway: "nope"}, "invalid network config:\ninvalid gateway nope: invalid address"},
+		{CreateOptions{Subnet: "10.9.0.0/16", Gateway: "fd00::1"}, "invalid network config:\ninvalid gateway fd00::1: parent subnet is an IPv4 block"},
+		{CreateOptions{Subnet: "10.9.0.0/16", IPRange: "10.0.0.0/8", Gateway: "10.8.0.1"}, "invalid network config:\n" +
+			"* invalid ip-range 10.0.0.0/8: CIDR block is bigger than its parent subnet 10.9.0.0/16\n" +
+			"* invalid gateway 10.8.0.1: parent subnet 10.9.0.0/16 doesn't contain this address"},
+		{CreateOptions{Subnet: "fd00::/64"}, "IPv6 networks are not supported by skiff yet"},
+		{CreateOptions{Subnet: "10.9.0.0/31"}, "invalid subnet 10.9.0.0/31: too small for a gateway and a container"},
+	} {
+		err := validIPAM(tc.o)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("validIPAM(%+v) = %v, want nil", tc.o, err)
+		case tc.want != "" && (err == nil || err.Error() != tc.want || !errors.Is(err, ErrInvalid)):
+			t.Errorf("validIPAM(%+v) = %v, want ErrInvalid %q", tc.o, err, tc.want)
+		}
+	}
+}

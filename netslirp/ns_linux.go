@@ -1,6 +1,7 @@
 package netslirp
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,8 +63,7 @@ func NewNetNS(path string) error {
 		errc <- loUp()
 	}()
 	if err := <-errc; err != nil {
-		RemoveNetNS(path)
-		return err
+		return errors.Join(err, RemoveNetNS(path))
 	}
 	return nil
 }

@@ -169,7 +169,7 @@ func FuzzParseBind(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		CheckVolumeFlag(s)
+		_ = CheckVolumeFlag(s) // must not panic; ParseBind below is checked
 		b, err := ParseBind(s)
 		if err != nil {
 			if b != (Bind{}) {
@@ -209,6 +209,34 @@ func FuzzParseBind(f *testing.F) {
 		again, err := ParseBind(spec)
 		if err != nil || again != b {
 			t.Fatalf("%q: %+v reads back from %q as %+v, %v", s, b, spec, again, err)
+		}
+	})
+}
+
+func FuzzImageReference(f *testing.F) {
+	for _, s := range []string{"busybox", "busybox:1.36", "library/busybox", "docker.io/library/busybox:latest", "localhost:5000/a/b:c",
+		"127.0.0.1:5000/x@sha256:" + strings.Repeat("a", 64), "UPPER", "a//b", ":tag", "x:", "a@sha256:short", "[::1]:5000/x", strings.Repeat("a", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		named, err := NormalizeImage(ref)
+		if err != nil {
+			return
+		}
+		full := named.String()
+		// Normalizing is idempotent, and the familiar form (what
+		// Docker prints) means the same image.
+		again, err := NormalizeImage(full)
+		if err != nil || again.String() != full {
+			t.Fatalf("%q: %q normalizes again to %v, %v", ref, full, again, err)
+		}
+		fam := FamiliarImage(full)
+		back, err := NormalizeImage(fam)
+		if err != nil || back.String() != full {
+			t.Fatalf("%q: familiar %q of %q normalizes to %v, %v", ref, fam, full, back, err)
+		}
+		if strings.ContainsAny(full, " \t\n\x00") {
+			t.Fatalf("%q: %q holds a space or control character", ref, full)
 		}
 	})
 }

@@ -154,7 +154,7 @@ func ParseBind(raw string) (Bind, error) {
 		}
 	}
 	bad := func(err error) (Bind, error) {
-		return Bind{}, fmt.Errorf("%v: invalid mount config for type %q: %v", invalidSpec, b.Type, err)
+		return Bind{}, fmt.Errorf("%w: invalid mount config for type %q: %w", invalidSpec, b.Type, err)
 	}
 	if target == "" {
 		return bad(errors.New("field Target must not be empty"))

@@ -64,8 +64,9 @@ func Start(stateDir string, spec Spec) (*Process, error) {
 	var msg readyMsg
 	derr := json.NewDecoder(out).Decode(&msg)
 	done := make(chan struct{})
+	var werr error // the monitor's exit, once done is closed
 	go func() {
-		cmd.Wait()
+		werr = cmd.Wait()
 		close(done)
 	}()
 	if derr != nil || msg.Pid == 0 {
@@ -74,20 +75,24 @@ func Start(stateDir string, spec Spec) (*Process, error) {
 			return nil, &StartError{Code: msg.Code, Msg: msg.Error}
 		}
 		b, _ := os.ReadFile(filepath.Join(stateDir, "monitor.log"))
-		return nil, &StartError{Code: 125, Msg: "container monitor failed: " + strings.TrimSpace(string(b))}
+		why := strings.TrimSpace(string(b))
+		if why == "" && werr != nil {
+			why = werr.Error()
+		}
+		return nil, &StartError{Code: 125, Msg: "container monitor failed: " + why}
 	}
 	return &Process{Pid: msg.Pid, Done: done, stateDir: stateDir}, nil
 }
 
 // Release lets the container's command start.
 func (p *Process) Release() error {
-	_, err := call(p.stateDir, request{Op: opStart})
+	err := call(p.stateDir, request{Op: opStart})
 	return err
 }
 
 // Resize sets the window size of the container's terminal.
 func Resize(stateDir string, height, width uint16) error {
-	_, err := call(stateDir, request{Op: opResize, Height: height, Width: width})
+	err := call(stateDir, request{Op: opResize, Height: height, Width: width})
 	return err
 }
 
@@ -105,13 +110,13 @@ func Attach(stateDir string, stdin, stdout, stderr bool) (*net.UnixConn, io.Read
 }
 
 // call makes a one-shot request that the monitor answers "ok".
-func call(stateDir string, req request) (string, error) {
+func call(stateDir string, req request) error {
 	conn, _, err := dial(stateDir, req)
 	if err != nil {
-		return "", err
+		return err
 	}
 	conn.Close()
-	return "ok", nil
+	return nil
 }
 
 func dial(stateDir string, req request) (*net.UnixConn, *bufio.Reader, error) {
@@ -184,13 +189,13 @@ func ExitFrame(hdr [8]byte) bool { return hdr[0] == streamExit }
 
 // ResizeExec sets the window size of an exec's terminal.
 func ResizeExec(stateDir, id string, height, width uint16) error {
-	_, err := call(stateDir, request{Op: opExecResize, ID: id, Height: height, Width: width})
+	err := call(stateDir, request{Op: opExecResize, ID: id, Height: height, Width: width})
 	return err
 }
 
 // Signal sends sig to the container's PID 1 through its monitor.
 func Signal(stateDir string, sig syscall.Signal) error {
-	_, err := call(stateDir, request{Op: opSignal, Signal: int(sig)})
+	err := call(stateDir, request{Op: opSignal, Signal: int(sig)})
 	return err
 }
 

@@ -33,9 +33,11 @@ type execRequest struct {
 // process like init does and execs it. It only returns on failure.
 func RunExec() error {
 	goruntime.LockOSThread()
-	// Die with the monitor's helper that waits for us.
-	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 	sync := os.NewFile(initSyncFD, "sync")
+	// Die with the monitor's helper that waits for us.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return report(sync, fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err))
+	}
 	var req execRequest
 	if err := json.NewDecoder(os.NewFile(execSpecFD, "spec")).Decode(&req); err != nil {
 		return report(sync, err)

@@ -66,7 +66,9 @@ func TestCheckCwd(t *testing.T) {
 		t.Skip("needs root to chroot")
 	}
 	root := t.TempDir()
-	os.Mkdir(root+"/proc", 0o755)
+	if err := os.Mkdir(root+"/proc", 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("/proc/self/exe", "-test.run=^TestCheckCwd$")
 	cmd.Env = append(os.Environ(), "SKIFF_TEST_CWD_CHILD=1", "SKIFF_TEST_ROOT="+root)
 	out, err := cmd.CombinedOutput()

@@ -79,7 +79,10 @@ func report(sync *os.File, err error) error {
 	if errors.As(err, &se) {
 		msg.Code = se.Code
 	}
-	json.NewEncoder(sync).Encode(msg)
+	if werr := json.NewEncoder(sync).Encode(msg); werr != nil {
+		// The monitor sees init gone without a word: say it here.
+		return errors.Join(err, fmt.Errorf("reporting to the monitor: %w", werr))
+	}
 	return err
 }
 
@@ -121,7 +124,10 @@ func (p *proc) prepare() error {
 	}
 	if p.createCwd && cwd != "/" {
 		if err := os.MkdirAll(cwd, 0o755); err == nil {
-			os.Chown(cwd, id.UID, id.GID)
+			// Best effort: an id outside the user namespace's map (rootless
+			// without a subordinate range) cannot own it, and then the
+			// directory stays root's, which the command may still use.
+			_ = os.Chown(cwd, id.UID, id.GID)
 		}
 	}
 	if err := os.Chdir(cwd); err != nil {

@@ -97,7 +97,8 @@ func TestContainerEnv(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("containerEnv = %q, want %q", got, tt.want)
 			}
-			if !reflect.DeepEqual(tt.spec.Env, orig) && !(len(orig) == 0 && len(tt.spec.Env) == 0) {
+			// Unchanged (nil and empty are the same here).
+			if !reflect.DeepEqual(tt.spec.Env, orig) && (len(orig) != 0 || len(tt.spec.Env) != 0) {
 				t.Errorf("containerEnv changed spec.Env to %q", tt.spec.Env)
 			}
 		})

@@ -35,20 +35,23 @@ func (m *monitor) exec(conn net.Conn, br *bufio.Reader, spec *ExecSpec) {
 		if errors.As(err, &se) {
 			msg.Code = se.Code
 		}
-		json.NewEncoder(conn).Encode(msg)
+		// A client that went away gets no answer.
+		_ = json.NewEncoder(conn).Encode(msg)
 		return
 	}
-	json.NewEncoder(conn).Encode(readyMsg{Pid: pid})
+	// The exec runs whether or not its client still listens (as a
+	// detached one does): a client's write errors stop nothing.
+	_ = json.NewEncoder(conn).Encode(readyMsg{Pid: pid})
 	var wmu sync.Mutex
 	send := func(id byte, p []byte) {
 		f := Frame(id, p)
 		wmu.Lock()
-		conn.Write(f)
+		_, _ = conn.Write(f)
 		wmu.Unlock()
 	}
 	if stdin != nil {
 		go func() {
-			io.Copy(stdin, br)
+			_, _ = io.Copy(stdin, br) // until either end closes
 			if !spec.Tty {
 				stdin.Close()
 			}
@@ -153,7 +156,17 @@ func (m *monitor) startExec(spec *ExecSpec) (int, func() int, io.WriteCloser, ma
 	}
 	req := execRequest{Exec: *spec, CapAdd: m.spec.CapAdd, CapDrop: m.spec.CapDrop, Privileged: m.spec.Privileged,
 		NoNewPrivileges: m.spec.NoNewPrivileges, Ulimits: m.spec.Ulimits, CgroupFDs: cgroupFDs, Seccomp: m.spec.Seccomp}
-	json.NewEncoder(specW).Encode(req)
+	if err := json.NewEncoder(specW).Encode(req); err != nil {
+		specW.Close()
+		killAndReap(cmd)
+		for _, r := range outs {
+			r.Close()
+		}
+		if stdin != nil {
+			stdin.Close()
+		}
+		return 0, nil, nil, nil, fmt.Errorf("sending the exec request: %w", err)
+	}
 	specW.Close()
 	wait := func() int {
 		err := cmd.Wait()
@@ -178,7 +191,7 @@ func (m *monitor) startExec(spec *ExecSpec) (int, func() int, io.WriteCloser, ma
 	if spec.Tty {
 		master, err := recvFd(consoleParent)
 		if err != nil {
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill() // it may have exited: wait tells
 			wait()
 			return 0, nil, nil, nil, err
 		}

@@ -72,6 +72,23 @@ type monitor struct {
 	execed chan struct{}
 	// execMasters are the terminals of running execs, by exec ID.
 	execMasters map[string]*os.File
+	// logErr says once on stderr (monitor.log) that the log lost output.
+	logErr sync.Once
+}
+
+// logFailed notes that the container's log lost output (a full disk, a
+// remote log driver's error): the first time on stderr, which is
+// monitor.log; the output still goes to attached clients.
+func (m *monitor) logFailed(err error) {
+	m.logErr.Do(func() { fmt.Fprintf(os.Stderr, "container log: %v (further errors not shown)\n", err) })
+}
+
+// killAndReap kills a child that is of no more use and reaps it. It may
+// have exited already, and Wait's error is then the kill's: neither says
+// anything.
+func killAndReap(cmd *exec.Cmd) {
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
 }
 
 // RunMonitor supervises the container whose spec is in stateDir: it starts
@@ -80,7 +97,12 @@ type monitor struct {
 // of its own, so it outlives the engine.
 func RunMonitor(stateDir string) error {
 	ready := os.Stdout
-	report := func(m readyMsg) { json.NewEncoder(ready).Encode(m) }
+	report := func(m readyMsg) {
+		// The engine reads EOF then, and monitor.log says why.
+		if err := json.NewEncoder(ready).Encode(m); err != nil {
+			fmt.Fprintf(os.Stderr, "reporting to the engine: %v\n", err)
+		}
+	}
 	m := &monitor{stateDir: stateDir, execed: make(chan struct{}), execMasters: map[string]*os.File{}}
 	if err := ReadJSON(filepath.Join(stateDir, specFile), &m.spec); err != nil {
 		report(readyMsg{Error: err.Error(), Code: 125})
@@ -194,15 +216,13 @@ func (m *monitor) run(report func(readyMsg)) error {
 		msg = syncMsg{Error: err.Error(), Code: 125}
 	}
 	if !msg.Ready {
-		cmd.Process.Kill()
-		cmd.Wait()
+		killAndReap(cmd)
 		return &StartError{Code: msg.Code, Msg: msg.Error}
 	}
 	if m.spec.Tty {
 		master, err := recvFd(consoleParent)
 		if err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
+			killAndReap(cmd)
 			return fmt.Errorf("receiving the console: %w", err)
 		}
 		consoleParent.Close()
@@ -213,7 +233,12 @@ func (m *monitor) run(report func(readyMsg)) error {
 			m.pump("stdout", streamStdout, master)
 		}()
 	}
-	os.WriteFile(filepath.Join(m.stateDir, pidFile), []byte(fmt.Sprint(os.Getpid())), 0o644)
+	// An engine that restarts finds the monitor by this file: without it
+	// the container would look dead.
+	if err := os.WriteFile(filepath.Join(m.stateDir, pidFile), []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+		killAndReap(cmd)
+		return fmt.Errorf("recording the monitor's pid: %w", err)
+	}
 	m.pid = cmd.Process.Pid
 	report(readyMsg{Pid: cmd.Process.Pid})
 	os.Stdout.Close()
@@ -294,7 +319,9 @@ func (m *monitor) pump(name string, id byte, r *os.File) {
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			m.log.Write(name, buf[:n])
+			if err := m.log.Write(name, buf[:n]); err != nil {
+				m.logFailed(err)
+			}
 			m.broadcast(id, buf[:n])
 		}
 		if err != nil {
@@ -323,7 +350,10 @@ func (m *monitor) broadcast(id byte, p []byte) {
 			kept = append(kept, c)
 			continue
 		}
-		c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			c.conn.Close()
+			continue
+		}
 		if _, err := c.conn.Write(frame); err != nil {
 			c.conn.Close()
 			continue
@@ -358,12 +388,18 @@ func (m *monitor) handle(conn net.Conn) {
 	switch req.Op {
 	case opStart:
 		m.mu.Lock()
+		var err error
 		if m.goW != nil {
-			m.goW.Write([]byte{1})
+			_, err = m.goW.Write([]byte{1})
 			m.goW.Close()
 			m.goW = nil
 		}
 		m.mu.Unlock()
+		if err != nil {
+			writeReply(conn, fmt.Errorf("letting the command start: %w", err))
+			conn.Close()
+			return
+		}
 		// Answer once the command runs (init's sync pipe closed at exec):
 		// a signal sent before would hit init, not the command.
 		<-m.execed
@@ -400,7 +436,9 @@ func (m *monitor) handle(conn net.Conn) {
 		m.mu.Unlock()
 		writeReply(conn, nil)
 		if req.Stdin && m.stdin != nil {
-			io.Copy(m.stdin, br)
+			// Until the client or the container closes its end: either
+			// is the end of the input, no error.
+			_, _ = io.Copy(m.stdin, br)
 			if m.spec.StdinOnce && !m.spec.Tty {
 				m.stdin.Close()
 			}

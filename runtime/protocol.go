@@ -68,7 +68,8 @@ func writeReply(conn net.Conn, err error) {
 		}
 	}
 	b, _ := json.Marshal(r)
-	conn.Write(append(b, '\n'))
+	// A client that went away gets no answer; the operation stands.
+	_, _ = conn.Write(append(b, '\n'))
 }
 
 // parseReply reads a monitor's answer to o. A monitor of an earlier skiff

@@ -37,7 +37,9 @@ func (p *proc) runAsInit() error {
 		sig := s.(syscall.Signal)
 		if sig != syscall.SIGCHLD {
 			if sig != syscall.SIGURG { // the Go runtime's own preemption signal
-				syscall.Kill(child, sig)
+				// The child may have exited meanwhile: then no one
+				// is left to take it.
+				_ = syscall.Kill(child, sig)
 			}
 			continue
 		}

@@ -10,9 +10,10 @@ import (
 // An explicit user:group gets no supplementary groups (runc's GetExecUser).
 func TestResolveUserExplicitGroupHasNoSupplementaryGroups(t *testing.T) {
 	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
-	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("bob:x:1000:1000::/home/bob:/bin/sh\n"), 0o644)
-	os.WriteFile(filepath.Join(root, "etc/group"), []byte("bob:x:1000:\nstaff:x:50:\nwheel:x:10:bob\n"), 0o644)
+	writeFiles(t, root, map[string]string{
+		"etc/passwd": "bob:x:1000:1000::/home/bob:/bin/sh\n",
+		"etc/group":  "bob:x:1000:\nstaff:x:50:\nwheel:x:10:bob\n",
+	})
 	id, err := resolveUser(root, "bob:staff")
 	if err != nil {
 		t.Fatal(err)
@@ -30,10 +31,25 @@ func TestResolveUserExplicitGroupHasNoSupplementaryGroups(t *testing.T) {
 // "not found" (127), as exec.LookPath and Docker have it.
 func TestLookPathSkipsNonExecutable(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "tool"), []byte("#!/bin/sh\n"), 0o644)
+	writeFiles(t, dir, map[string]string{"tool": "#!/bin/sh\n"})
 	_, err := lookPath("tool", dir)
 	var se *StartError
 	if !errors.As(err, &se) || se.Code != 127 {
 		t.Fatalf("lookPath = %v, want a 127 StartError", err)
+	}
+}
+
+// writeFiles writes files (path relative to root: content), mode 0644,
+// making their directories.
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for rel, content := range files {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

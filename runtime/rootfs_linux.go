@@ -104,7 +104,11 @@ func mountSys(root string) error {
 		if err := unix.Mount("/sys", p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("mounting /sys: %w", err)
 		}
-		unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, "")
+		// Read-only, keeping the flags the host's mount has (a user
+		// namespace may not drop them).
+		if err := remountWith(p, unix.MS_RDONLY); err != nil {
+			return fmt.Errorf("making /sys read-only: %w", err)
+		}
 	}
 	return nil
 }
@@ -232,7 +236,7 @@ func bindMount(root string, m Mount, nodev uintptr) error {
 	if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind-mounting %s on %s: %w", m.Source, m.Destination, err)
 	}
-	var add uintptr = nodev
+	add := nodev
 	if m.ReadOnly {
 		add |= unix.MS_RDONLY
 	}

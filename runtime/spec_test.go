@@ -100,22 +100,26 @@ func TestWriteJSONReplaces(t *testing.T) {
 func TestWriteJSONErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		path func(dir string) string
+		path func(t *testing.T, dir string) string
 		v    any
 	}{
-		{"value that cannot be encoded", func(dir string) string { return filepath.Join(dir, "x.json") }, map[string]any{"c": make(chan int)}},
-		{"missing directory", func(dir string) string { return filepath.Join(dir, "missing", "x.json") }, Spec{}},
-		{"target is a directory", func(dir string) string {
+		{"value that cannot be encoded", func(_ *testing.T, dir string) string { return filepath.Join(dir, "x.json") }, map[string]any{"c": make(chan int)}},
+		{"missing directory", func(_ *testing.T, dir string) string { return filepath.Join(dir, "missing", "x.json") }, Spec{}},
+		{"target is a directory", func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "x.json")
-			os.Mkdir(filepath.Join(p), 0o755)
-			os.WriteFile(filepath.Join(p, "keep"), nil, 0o644)
+			if err := os.Mkdir(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(p, "keep"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			return p
 		}, Spec{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := tt.path(dir)
+			path := tt.path(t, dir)
 			before := dirNames(t, dir)
 			if err := WriteJSON(path, tt.v); err == nil {
 				t.Fatalf("WriteJSON(%s): want an error", path)

@@ -9,9 +9,7 @@ import (
 func TestWriteSysctls(t *testing.T) {
 	root := t.TempDir()
 	for _, f := range []string{"net/ipv4/ip_forward", "net/ipv4/conf/eth0.100/forwarding", "kernel/shmmax"} {
-		p := filepath.Join(root, "proc/sys", f)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte("0\n"), 0o644)
+		writeFiles(t, root, map[string]string{filepath.Join("proc/sys", f): "0\n"})
 	}
 	err := writeSysctls(root, map[string]string{
 		"net.ipv4.ip_forward":               "1",

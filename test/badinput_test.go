@@ -101,7 +101,7 @@ func (e *env) unchanged(t *testing.T, what string, before state) {
 func TestBadInputCLI(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
 		dir := filepath.Join(e.base, "badinput")
-		os.MkdirAll(dir, 0o755)
+		must(t, os.MkdirAll(dir, 0o755))
 		file := func(name, content string) string {
 			p := filepath.Join(dir, name)
 			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
@@ -278,9 +278,11 @@ func TestBadInputAPI(t *testing.T) {
 				t.Errorf("create%s %s: %d %s", tt.query, tt.body, status, msg)
 				continue
 			}
-			var res struct{ Id string }
-			json.Unmarshal([]byte(msg), &res)
-			e.skiff(t, "rm", res.Id)
+			var res struct {
+				ID string `json:"Id"`
+			}
+			must(t, json.Unmarshal([]byte(msg), &res))
+			e.skiff(t, "rm", res.ID)
 		}
 	})
 }
@@ -428,9 +430,11 @@ func TestBadInputBodyCap(t *testing.T) {
 		if status != 201 {
 			t.Errorf("512 KiB create: %d %s", status, msg)
 		} else {
-			var res struct{ Id string }
-			json.Unmarshal([]byte(msg), &res)
-			e.mustSkiff(t, "rm", res.Id)
+			var res struct {
+				ID string `json:"Id"`
+			}
+			must(t, json.Unmarshal([]byte(msg), &res))
+			e.mustSkiff(t, "rm", res.ID)
 		}
 	})
 }

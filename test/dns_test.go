@@ -1,6 +1,7 @@
 package test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -212,8 +213,14 @@ func hostServer(t *testing.T, addr string) int {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "from-host")
 	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("the host's HTTP server: %v", err)
+		}
+	})
 	return l.Addr().(*net.TCPAddr).Port
 }
 

@@ -216,12 +216,16 @@ func hostileCorpus(t *testing.T) (string, []testimages.Hostile) {
 			h.err = err
 			return
 		}
-		os.Chmod(dir, 0o755)
+		if h.err = os.Chmod(dir, 0o755); h.err != nil {
+			return
+		}
 		h.canary = filepath.Join(dir, "canary")
 		if h.err = os.WriteFile(h.canary, []byte("canary\n"), 0o666); h.err != nil {
 			return
 		}
-		os.Chmod(h.canary, 0o666)
+		if h.err = os.Chmod(h.canary, 0o666); h.err != nil {
+			return
+		}
 		bb, err := testimages.Busybox()
 		if err != nil {
 			h.err = err
@@ -326,14 +330,14 @@ func TestLayerDigests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, err := testimages.WithLayerFile(bb, "app", "the real thing\n")
+	genuine, err := testimages.WithLayerFile(bb, "app", "the real thing\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testimages.Push(registry, "digest-real:latest", real); err != nil {
+	if err := testimages.Push(registry, "digest-real:latest", genuine); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := real.ConfigFile()
+	cfg, err := genuine.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,12 +359,12 @@ func TestLayerDigests(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
+	must(t, os.Chmod(dir, 0o755))
 	for name, img := range map[string]v1.Image{"poison": poison, "liar": liar} {
 		if err := testimages.WriteTarball(filepath.Join(dir, name+".tar"), img, "digest-"+name+":latest"); err != nil {
 			t.Fatal(err)
 		}
-		os.Chmod(filepath.Join(dir, name+".tar"), 0o644)
+		must(t, os.Chmod(filepath.Join(dir, name+".tar"), 0o644))
 	}
 	if err := testimages.Push(registry, "digest-liar:latest", liar); err != nil {
 		t.Fatal(err)
@@ -415,12 +419,12 @@ func TestSparseLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
+	must(t, os.Chmod(dir, 0o755))
 	archive := filepath.Join(dir, "sparse.tar")
 	if err := testimages.WriteTarball(archive, img, "sparse-loaded:latest"); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(archive, 0o644)
+	must(t, os.Chmod(archive, 0o644))
 	forEachMode(t, func(t *testing.T, e *env) {
 		for _, how := range []struct{ name, ref string }{
 			{"pull", registry + "/sparse:latest"},

@@ -140,7 +140,7 @@ func newEnv(t *testing.T, mode string, extra ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(base, 0o755)
+	must(t, os.Chmod(base, 0o755))
 	e := &env{name: mode, base: base}
 	path := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	if mode == "rootless" || mode == "nosubid" {
@@ -158,8 +158,8 @@ func newEnv(t *testing.T, mode string, extra ...string) *env {
 		e.home = u.HomeDir
 		for _, d := range []string{"data", "run", "config"} {
 			p := filepath.Join(base, d)
-			os.Mkdir(p, 0o700)
-			os.Chown(p, e.uid, e.gid)
+			must(t, os.Mkdir(p, 0o700))
+			must(t, os.Chown(p, e.uid, e.gid))
 		}
 		e.environ = []string{path, "HOME=" + u.HomeDir, "USER=" + u.Username, "LOGNAME=" + u.Username,
 			"XDG_DATA_HOME=" + base + "/data", "XDG_RUNTIME_DIR=" + base + "/run", "XDG_CONFIG_HOME=" + base + "/config"}
@@ -278,7 +278,8 @@ func (e *env) run(t *testing.T, stdin []byte, name string, args ...string) resul
 	case err := <-done:
 		r := result{stdout: out.String(), stderr: errb.String()}
 		if err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
 				r.code = ee.ExitCode()
 			} else {
 				t.Fatalf("%s %v: %v", name, args, err)
@@ -286,7 +287,7 @@ func (e *env) run(t *testing.T, stdin []byte, name string, args ...string) resul
 		}
 		return r
 	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // it may have just exited: the test fails either way
 		t.Fatalf("%s %v: timed out after 2 minutes\nstdout: %s\nstderr: %s", name, args, out.String(), errb.String())
 		return result{}
 	}
@@ -315,7 +316,9 @@ func (e *env) enginePID() int {
 // stopEngine stops the env's engine with SIGTERM and waits for it.
 func (e *env) stopEngine() {
 	if pid := e.enginePID(); pid > 0 {
-		syscall.Kill(pid, syscall.SIGTERM)
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			return // no such engine (a stale pid file)
+		}
 		for i := 0; i < 200 && syscall.Kill(pid, 0) == nil; i++ {
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -363,7 +366,9 @@ func mountsUnder(mountinfo, dir string) []string {
 func unmountUnder(dir string) {
 	ms := mountsUnder("/proc/self/mountinfo", dir)
 	for i := len(ms) - 1; i >= 0; i-- {
-		syscall.Unmount(ms[i], syscall.MNT_DETACH)
+		// Best effort, on the way out: what stays mounted shows in the
+		// checks for leftovers.
+		_ = syscall.Unmount(ms[i], syscall.MNT_DETACH)
 	}
 }
 
@@ -431,3 +436,11 @@ func contains(t *testing.T, what, s, want string) {
 }
 
 func (e *env) uidString() string { return strconv.Itoa(e.uid) }
+
+// must fails the test at a setup step that went wrong.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -100,13 +100,17 @@ func (e *env) ptyRunSize(t *testing.T, args []string, input string, rows, cols u
 		}
 	}()
 	time.Sleep(700 * time.Millisecond)
-	ptmx.Write([]byte(input))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	if _, err := ptmx.Write([]byte(input)); err != nil {
+		t.Errorf("typing on the terminal: %v", err)
+	}
+	// Wait's error is the exit status, which the caller gets from
+	// ProcessState.
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // it may have just exited
 		<-done
 		t.Errorf("%v did not finish", args)
 	}
@@ -216,7 +220,7 @@ func TestCreateStartRestartRename(t *testing.T) {
 func TestRunOptions(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
 		envFile := filepath.Join(e.base, "envfile")
-		os.WriteFile(envFile, []byte("# comment\nFROMFILE=1\n"), 0o644)
+		must(t, os.WriteFile(envFile, []byte("# comment\nFROMFILE=1\n"), 0o644))
 		out := e.mustSkiff(t, "run", "--rm", "-h", "myhost", "--env-file", envFile, "-l", "a=b", "busybox", "sh", "-c", "hostname; echo $FROMFILE")
 		if out != "myhost\n1\n" {
 			t.Errorf("-h/--env-file: %q", out)

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -159,12 +160,17 @@ input(type="imtcp" address="127.0.0.1" port="%d")
 template(name="t" type="string" string="%%syslogtag%%|%%app-name%%|%%msg%%\n")
 *.* action(type="omfile" file="%s" template="t")
 `, dir, udp, tcp, out)
-	os.WriteFile(filepath.Join(dir, "rsyslog.conf"), []byte(conf), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "rsyslog.conf"), []byte(conf), 0o644))
 	cmd := exec.Command(bin, "-n", "-f", filepath.Join(dir, "rsyslog.conf"), "-i", filepath.Join(dir, "pid"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Errorf("killing rsyslogd: %v", err)
+		}
+		_ = cmd.Wait() // killed: its error is the kill's
+	})
 	for i := 0; ; i++ {
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tcp)); err == nil {
 			c.Close()

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -202,18 +201,17 @@ func httpGet(addr, path string, timeout time.Duration) (string, error) {
 
 // waitHTTP fetches http://addr/path until the body contains want (servers
 // in containers start after run -d returns); it fails the test after 20s.
-func waitHTTP(t *testing.T, what, addr, path, want string) bool {
+func waitHTTP(t *testing.T, what, addr, path, want string) {
 	t.Helper()
 	var body string
 	var err error
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		body, err = httpGet(addr, path, 3*time.Second)
 		if err == nil && strings.Contains(body, want) {
-			return true
+			return
 		}
 	}
 	t.Errorf("%s: http://%s%s: want %q, got %q, %v", what, addr, path, want, body, err)
-	return false
 }
 
 // udpExchange sends msg to addr over UDP and returns the answer.
@@ -226,7 +224,9 @@ func udpExchange(addr, msg string, timeout time.Duration) (string, error) {
 	if _, err := c.Write([]byte(msg)); err != nil {
 		return "", err
 	}
-	c.SetReadDeadline(time.Now().Add(timeout))
+	if err := c.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return "", err
+	}
 	buf := make([]byte, 2048)
 	n, err := c.Read(buf)
 	return string(buf[:n]), err
@@ -264,13 +264,13 @@ func buildUDPEcho() error {
 	defer os.RemoveAll(dir)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		goBin = "/usr/local/go/bin/go" // where hack/setup.sh expects Go
 	}
 	bin := filepath.Join(dir, "udpecho")
 	cmd := exec.Command(goBin, "build", "-o", bin, "./udpecho")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building test/udpecho: %v\n%s", err, out)
+		return fmt.Errorf("building test/udpecho: %w\n%s", err, out)
 	}
 	b, err := os.ReadFile(bin)
 	if err != nil {

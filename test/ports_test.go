@@ -176,7 +176,10 @@ func TestPortPublish(t *testing.T) {
 		}
 		accepted := make(chan error, 1)
 		go func() {
-			l.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+			if err := l.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+				accepted <- err
+				return
+			}
 			c, err := l.Accept()
 			if err == nil {
 				c.Close()
@@ -216,12 +219,14 @@ func clientNetns(t *testing.T, name string, x int) (ns, hostIP, clientIP string)
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
-	exec.Command("ip", "netns", "del", name).Run() // left by a killed run
-	exec.Command("ip", "link", "del", hostEnd).Run()
-	t.Cleanup(func() {
-		exec.Command("ip", "netns", "del", name).Run()
-		exec.Command("ip", "link", "del", hostEnd).Run()
-	})
+	// Deleted first in case a killed run left them (then an error only
+	// says they were not there), and at the end.
+	del := func() {
+		_ = exec.Command("ip", "netns", "del", name).Run()
+		_ = exec.Command("ip", "link", "del", hostEnd).Run()
+	}
+	del()
+	t.Cleanup(del)
 	sh("ip", "netns", "add", name)
 	sh("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", clientEnd)
 	sh("ip", "link", "set", clientEnd, "netns", name)
@@ -239,14 +244,14 @@ func (e *env) cgiDir(t *testing.T) string {
 	t.Helper()
 	dir := e.hostDir(t, "cgi")
 	bin := filepath.Join(dir, "cgi-bin")
-	os.MkdirAll(bin, 0o755)
+	must(t, os.MkdirAll(bin, 0o755))
 	script := filepath.Join(bin, "ip")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"Content-Type: text/plain\"\necho\necho \"$REMOTE_ADDR\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if e.rootless {
-		os.Chown(bin, e.uid, e.gid)
-		os.Chown(script, e.uid, e.gid)
+		must(t, os.Chown(bin, e.uid, e.gid))
+		must(t, os.Chown(script, e.uid, e.gid))
 	}
 	return dir
 }

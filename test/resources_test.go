@@ -159,7 +159,11 @@ func TestBlkioLimitAsRoot(t *testing.T) {
 		t.Fatalf("losetup: %v", err)
 	}
 	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
+	t.Cleanup(func() {
+		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
+			t.Errorf("losetup -d %s: %v\n%s", dev, err, out)
+		}
+	})
 	start := time.Now()
 	r := e.skiff(t, "run", "--rm", "--privileged", "--device-write-bps", dev+":1mb", "busybox",
 		"dd", "if=/dev/zero", "of="+dev, "bs=64k", "count=48", "oflag=direct")

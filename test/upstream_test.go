@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,7 @@ func startUpstream() error {
 				m.Rcode = dns.RcodeServerFailure
 			}
 		}
-		w.WriteMsg(m)
+		_ = w.WriteMsg(m) // a client that gave up is what some tests make
 	})
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:53")
 	if err != nil {
@@ -54,13 +55,19 @@ func startUpstream() error {
 	}
 	for _, s := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: l, Handler: h}} {
 		upstream.servers = append(upstream.servers, s)
-		go s.ActivateAndServe()
+		go func() {
+			if err := s.ActivateAndServe(); err != nil {
+				fmt.Fprintln(os.Stderr, "the tests' stand-in DNS upstream:", err)
+			}
+		}()
 	}
 	return nil
 }
 
 func stopUpstream() {
 	for _, s := range upstream.servers {
-		s.Shutdown()
+		if err := s.Shutdown(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the tests' stand-in DNS upstream:", err)
+		}
 	}
 }

@@ -17,7 +17,7 @@ func (e *env) hostDir(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	if e.rootless {
-		os.Chown(d, e.uid, e.gid)
+		must(t, os.Chown(d, e.uid, e.gid))
 	}
 	return d
 }
@@ -72,7 +72,7 @@ func TestVolumesNotesCheck(t *testing.T) {
 func TestBindMounts(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
 		dir := e.hostDir(t, "bind")
-		os.WriteFile(filepath.Join(dir, "hostfile"), []byte("from host\n"), 0o644)
+		must(t, os.WriteFile(filepath.Join(dir, "hostfile"), []byte("from host\n"), 0o644))
 		// The host directory hides what the image has there.
 		out := e.mustSkiff(t, "run", "--rm", "-v", dir+":/etc", "busybox", "ls", "/etc")
 		if out != "hostfile\n" {
@@ -180,7 +180,7 @@ func TestNamedVolumes(t *testing.T) {
 
 		// A local bind volume, and a volume made by --mount with volume-opt/label.
 		bdir := e.hostDir(t, "bindvol")
-		os.WriteFile(filepath.Join(bdir, "in"), []byte("bindvol\n"), 0o644)
+		must(t, os.WriteFile(filepath.Join(bdir, "in"), []byte("bindvol\n"), 0o644))
 		e.mustSkiff(t, "volume", "create", "-o", "type=none", "-o", "device="+bdir, "-o", "o=bind", "nvbind")
 		t.Cleanup(func() { e.skiff(t, "volume", "rm", "-f", "nvbind", "nvmount") })
 		if out := e.mustSkiff(t, "run", "--rm", "-v", "nvbind:/b", "busybox", "cat", "/b/in"); out != "bindvol\n" {

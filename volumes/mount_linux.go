@@ -78,19 +78,23 @@ func (s *Store) Acquire(v *Volume) error {
 	return nil
 }
 
-// Release drops one user; the last one unmounts a mounted volume.
-func (s *Store) Release(v *Volume) {
+// Release drops one user; the last one unmounts a mounted volume (an
+// error is the unmount's: the volume is no longer counted as mounted).
+func (s *Store) Release(v *Volume) error {
 	if !needsMount(v) {
-		return
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mounted[v.Name] == 0 {
-		return
+		return nil
 	}
 	s.mounted[v.Name]--
 	if s.mounted[v.Name] == 0 {
 		delete(s.mounted, v.Name)
-		unix.Unmount(v.Mountpoint, unix.MNT_DETACH)
+		if err := unix.Unmount(v.Mountpoint, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmounting volume %s: %w", v.Name, err)
+		}
 	}
+	return nil
 }

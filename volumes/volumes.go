@@ -84,7 +84,7 @@ func (s *Store) Create(name string, labels, opts map[string]string) (*Volume, er
 		return nil, fmt.Errorf("%w: create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", ErrInvalid, name, name)
 	}
 	if err := validateOptions(opts); err != nil {
-		return nil, fmt.Errorf("%w: create %s: %v", ErrInvalid, name, err)
+		return nil, fmt.Errorf("%w: create %s: %w", ErrInvalid, name, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -104,7 +104,9 @@ func (s *Store) Create(name string, labels, opts map[string]string) (*Volume, er
 	}
 	// The volume root is 0701 as Docker's, so that processes in
 	// containers (other uids) can reach _data.
-	os.Chmod(dir, 0o701)
+	if err := os.Chmod(dir, 0o701); err != nil {
+		return nil, err
+	}
 	b, _ := json.Marshal(v)
 	tmp := filepath.Join(dir, "opts.json.tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
@@ -180,10 +182,13 @@ func (s *Store) Remove(name string) error {
 	return os.RemoveAll(trash)
 }
 
-// Size is the disk usage of the volume's data, in bytes.
+// Size is the disk usage of the volume's data, in bytes; what cannot be
+// read (a file removed meanwhile, a directory the engine may not enter)
+// is not counted.
 func Size(v *Volume) int64 {
 	var n int64
-	filepath.Walk(v.Mountpoint, func(_ string, fi os.FileInfo, err error) error {
+	// The walk function returns no error, so neither does Walk.
+	_ = filepath.Walk(v.Mountpoint, func(_ string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
 			n += fi.Size()
 		}

@@ -262,3 +262,11 @@ func stopCommand(verb, short string, action func(ctx context.Context, c *cli.CLI
 		},
 	}
 }
+
+// hide keeps a registered flag out of the help (an alias Docker keeps
+// for old scripts).
+func hide(fs *pflag.FlagSet, name string) {
+	if err := fs.MarkHidden(name); err != nil {
+		panic(err) // the flag is not registered: skiff's bug
+	}
+}

@@ -76,10 +76,10 @@ func (f *runFlags) registerNetwork(fs *pflag.FlagSet) {
 	n := &f.net
 	fs.Var(listFlag(&n.Networks, "network"), "network", "Connect a container to a network")
 	fs.Var(listFlag(&n.Networks, "network"), "net", "Connect a container to a network")
-	fs.MarkHidden("net")
+	hide(fs, "net")
 	fs.Var(listFlag(&n.Aliases, "list"), "network-alias", "Add network-scoped alias for the container")
 	fs.Var(listFlag(&n.Aliases, "list"), "net-alias", "Add network-scoped alias for the container")
-	fs.MarkHidden("net-alias")
+	hide(fs, "net-alias")
 	fs.StringArrayVar(&n.Links, "link", nil, "Add link to another container")
 	fs.StringVar(&n.IP, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
 	fs.StringVar(&n.IP6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
@@ -93,7 +93,7 @@ func (f *runFlags) registerNetwork(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&n.DNSSearch, "dns-search", nil, "Set custom DNS search domains")
 	fs.Var(listFlag(&n.DNSOptions, "list"), "dns-option", "Set DNS options")
 	fs.Var(listFlag(&n.DNSOptions, "list"), "dns-opt", "Set DNS options")
-	fs.MarkHidden("dns-opt")
+	hide(fs, "dns-opt")
 }
 
 // sysctlFlag is --sysctl NAME=VALUE, checked as the docker CLI does.
@@ -192,7 +192,7 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		if v, ok := strings.CutPrefix(o, "seccomp="); ok && v != "unconfined" && v != "builtin" {
 			b, err := os.ReadFile(v)
 			if err != nil {
-				return cli.RunOptions{}, fmt.Errorf("opening seccomp profile (%s) failed: %v", v, err)
+				return cli.RunOptions{}, fmt.Errorf("opening seccomp profile (%s) failed: %w", v, err)
 			}
 			o = "seccomp=" + string(b)
 		}

@@ -14,7 +14,7 @@ func init() {
 		usage: "volume create [OPTIONS] [VOLUME]", short: "Create a volume", maxArgs: 1,
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&name, "name", "", "Specify volume name")
-			fs.MarkHidden("name")
+			hide(fs, "name")
 			fs.StringVarP(&driver, "driver", "d", "local", "Specify volume driver name")
 			fs.StringArrayVarP(&labels, "label", "l", nil, "Set metadata for a volume")
 			fs.StringArrayVarP(&opts, "opt", "o", nil, "Set driver specific options")

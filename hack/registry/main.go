@@ -57,9 +57,11 @@ func run(addr string, verbose bool, loads []string) error {
 	// Under `go run`, a SIGTERM kills only the go command: ask the kernel
 	// for a SIGTERM when our parent dies so that we do not outlive it.
 	const prSetPdeathsig = 1
-	syscall.RawSyscall(syscall.SYS_PRCTL, prSetPdeathsig, uintptr(syscall.SIGTERM), 0)
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetPdeathsig, uintptr(syscall.SIGTERM), 0); errno != 0 {
+		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", errno)
+	}
 
-	var logw io.Writer = io.Discard
+	logw := io.Discard
 	if verbose {
 		logw = os.Stderr
 	}

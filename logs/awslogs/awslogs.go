@@ -410,11 +410,12 @@ func effectiveLen(s string) int {
 	return n
 }
 
-// findValidSplit is the offset at which to cut s to at most max effective
-// bytes without splitting a character, and the effective length before it.
-func findValidSplit(s string, max int) (offset, effective int) {
+// findValidSplit is the offset at which to cut s to at most limit
+// effective bytes without splitting a character, and the effective length
+// before it.
+func findValidSplit(s string, limit int) (offset, effective int) {
 	for off, r := range s {
-		if effective+utf8.RuneLen(r) > max {
+		if effective+utf8.RuneLen(r) > limit {
 			return off, effective
 		}
 		effective += utf8.RuneLen(r)

@@ -2,6 +2,7 @@ package awslogs
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -56,10 +57,14 @@ func TestBatchLimits(t *testing.T) {
 	const n = 12000
 	now := time.Now()
 	for i := 0; i < n; i++ {
-		d.Log(&logdriver.Message{Line: []byte("x"), Timestamp: now})
+		if err := d.Log(&logdriver.Message{Line: []byte("x"), Timestamp: now}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	long := strings.Repeat("é", maximumBytesPerEvent) // 2 bytes each
-	d.Log(&logdriver.Message{Line: []byte(long), Timestamp: now})
+	if err := d.Log(&logdriver.Message{Line: []byte(long), Timestamp: now}); err != nil {
+		t.Fatal(err)
+	}
 	d.Close()
 	total, events := 0, []string{}
 	for _, c := range api.calls {
@@ -89,7 +94,7 @@ func TestBatchLimits(t *testing.T) {
 func TestLogAfterClose(t *testing.T) {
 	d, _ := newFake(t)
 	d.Close()
-	if err := d.Log(&logdriver.Message{Line: []byte("late")}); err != errClosed {
+	if err := d.Log(&logdriver.Message{Line: []byte("late")}); !errors.Is(err, errClosed) {
 		t.Fatalf("Log after Close = %v", err)
 	}
 	if err := d.Close(); err != nil {

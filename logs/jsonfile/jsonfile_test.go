@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,13 +47,13 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logstest.Run(t, logstest.Harness{
-				Start: func(t *testing.T, info logdriver.Info) (logdriver.Driver, error) {
+				Start: func(_ *testing.T, info logdriver.Info) (logdriver.Driver, error) {
 					for k, v := range tc.opts {
 						info.Config[k] = v
 					}
 					return tc.new(info)
 				},
-				Received: func(t *testing.T, info logdriver.Info, want int) []logstest.Received {
+				Received: func(t *testing.T, info logdriver.Info, _ int) []logstest.Received {
 					return readBack(t, info.LogPath)
 				},
 			})
@@ -393,7 +394,9 @@ func TestReadWhileRotating(t *testing.T) {
 			continue
 		}
 		var first int
-		fmt.Sscanf(ents[0].Log, "line %d", &first)
+		if _, err := fmt.Sscanf(ents[0].Log, "line %d", &first); err != nil {
+			t.Fatalf("first entry %q: %v", ents[0].Log, err)
+		}
 		checkNumbered(t, ents, first)
 		reads++
 	}
@@ -442,7 +445,7 @@ func TestFollowCancel(t *testing.T) {
 	cancel()
 	select {
 	case err := <-errc:
-		if err != context.Canceled {
+		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("ReadLogs after cancel = %v, want context.Canceled", err)
 		}
 	case <-time.After(5 * time.Second):
@@ -455,7 +458,9 @@ func TestFollowUntilStops(t *testing.T) {
 	defer d.Close()
 	base := time.Now().UTC()
 	for i := 0; i < 3; i++ {
-		d.Log(&logdriver.Message{Line: []byte(lineN(i)), Source: "stdout", Timestamp: base.Add(time.Duration(i) * time.Second)})
+		if err := d.Log(&logdriver.Message{Line: []byte(lineN(i)), Source: "stdout", Timestamp: base.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var got []jsonfile.Entry
 	err := jsonfile.ReadLogs(context.Background(), path, jsonfile.ReadConfig{Tail: -1, Follow: true, Until: base.Add(time.Second)},

@@ -26,5 +26,12 @@ func lockDir(dir *os.File, exclusive bool) func() {
 			break
 		}
 	}
-	return func() { unix.Flock(int(dir.Fd()), unix.LOCK_UN) }
+	// LOCK_UN on an open file fails only when interrupted: try again.
+	return func() {
+		for {
+			if err := unix.Flock(int(dir.Fd()), unix.LOCK_UN); err != unix.EINTR {
+				return
+			}
+		}
+	}
 }

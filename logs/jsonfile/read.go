@@ -315,7 +315,7 @@ func (s *source) lines(fn func([]byte) bool) error {
 				return nil
 			}
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -331,9 +331,9 @@ func (s *source) lines(fn func([]byte) bool) error {
 // io.EOF at the end or before a line still being written.
 func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
+	if errors.Is(err, bufio.ErrBufferFull) {
 		long := append([]byte(nil), line...)
-		for err == bufio.ErrBufferFull {
+		for errors.Is(err, bufio.ErrBufferFull) {
 			line, err = br.ReadSlice('\n')
 			long = append(long, line...)
 		}
@@ -425,7 +425,7 @@ func (r *reader) readNew() (bool, error) {
 	for !r.stopped && r.err == nil {
 		line, err := readLine(br)
 		if line == nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			return got, err

@@ -137,7 +137,7 @@ func (info *Info) Command() string {
 func (info *Info) Hostname() (string, error) {
 	h, err := os.Hostname()
 	if err != nil {
-		return "", fmt.Errorf("logger: can not resolve hostname: %v", err)
+		return "", fmt.Errorf("logger: can not resolve hostname: %w", err)
 	}
 	return h, nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -164,9 +165,15 @@ func tryRsyslog(t *testing.T, bin string) (*rsyslogd, error) {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { r.cmd.Wait(); close(exited) }()
+	// Wait's error is no news: rsyslogd stops when it is killed.
+	go func() { _ = r.cmd.Wait(); close(exited) }()
+	kill := func() {
+		if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Errorf("killing rsyslogd: %v", err)
+		}
+	}
 	t.Cleanup(func() {
-		r.cmd.Process.Kill()
+		kill()
 		<-exited
 	})
 	// Ready when the TCP ports accept and a UDP probe comes through.
@@ -187,7 +194,7 @@ func tryRsyslog(t *testing.T, bin string) (*rsyslogd, error) {
 			case <-time.After(20 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				r.cmd.Process.Kill()
+				kill()
 				return nil, fmt.Errorf("%s does not answer: %s", addr, r.stderr)
 			}
 		}
@@ -197,7 +204,7 @@ func tryRsyslog(t *testing.T, bin string) (*rsyslogd, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			r.cmd.Process.Kill()
+			kill()
 			return nil, fmt.Errorf("no socket %s: %s", r.unixgram, r.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -222,7 +229,7 @@ func tryRsyslog(t *testing.T, bin string) (*rsyslogd, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			r.cmd.Process.Kill()
+			kill()
 			return nil, fmt.Errorf("no UDP message came through: %s", r.stderr)
 		}
 	}

@@ -145,7 +145,9 @@ func TestRsyslogTagAndFacility(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d.Log(&logdriver.Message{Line: []byte("tagged"), Source: "stdout"})
+			if err := d.Log(&logdriver.Message{Line: []byte("tagged"), Source: "stdout"}); err != nil {
+				t.Fatal(err)
+			}
 			d.Close()
 			fill := strings.NewReplacer("FULLID", info.ContainerID, "ID", info.ID(), "NAME", "tagtest")
 			program := fill.Replace(tt.program)
@@ -175,7 +177,7 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logstest.Run(t, logstest.Harness{
-				Start: func(t *testing.T, info logdriver.Info) (logdriver.Driver, error) {
+				Start: func(_ *testing.T, info logdriver.Info) (logdriver.Driver, error) {
 					info.Config["syslog-address"] = tc.address
 					info.Config["syslog-format"] = tc.format
 					return syslog.New(info)
