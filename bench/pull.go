@@ -36,7 +36,7 @@ func pullBench(r runner, skiff, base string, mib, n int) error {
 		return err
 	}
 	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
-	go srv.Serve(lis)
+	go func() { _ = srv.Serve(lis) }() // returns ErrServerClosed at the end
 	defer srv.Close()
 	addr := lis.Addr().String()
 
@@ -73,7 +73,7 @@ func pullBench(r runner, skiff, base string, mib, n int) error {
 			if err := r.must("mkdir", dest); err != nil {
 				return err
 			}
-			defer r.must("rm", "-rf", dest)
+			defer r.cleanup("rm", "-rf", dest)
 			for _, b := range blobs {
 				if err := r.must("tar", "-xzf", b, "-C", dest); err != nil {
 					return err
@@ -84,7 +84,7 @@ func pullBench(r runner, skiff, base string, mib, n int) error {
 		}
 		pull := func(engine string, args ...string) func() error {
 			return func() error {
-				r.cmd(engine, "rmi", "-f", ref).Run()
+				_ = r.cmd(engine, "rmi", "-f", ref).Run() // absent before the first run
 				if err := r.must(engine, args...); err != nil {
 					return err
 				}
@@ -108,8 +108,8 @@ func pullBench(r runner, skiff, base string, mib, n int) error {
 			meds[m.name] = med
 			fmt.Printf("%-8s %s (%d MiB compressed): median %v (%d runs, rootless)\n", m.name, c.name, size>>20, med.Round(time.Millisecond), n)
 		}
-		r.cmd(skiff, "rmi", "-f", ref).Run()
-		r.cmd("podman", "rmi", "-f", ref).Run()
+		r.cleanup(skiff, "rmi", "-f", ref)
+		r.cleanup("podman", "rmi", "-f", ref)
 		fmt.Printf("ratio skiff/tar -xzf for %s: %.2fx (target 1.30x); skiff/podman: %.2fx (target 0.50x for several layers); fetch alone %.2fx of tar\n",
 			c.name, ratio(meds["skiff"], meds["tar -xzf"]), ratio(meds["skiff"], meds["podman"]), ratio(meds["fetch"], meds["tar -xzf"]))
 	}
@@ -166,7 +166,9 @@ func contentImage(mib, layers int) (v1.Image, error) {
 			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: testimages.Created}); err != nil {
 				return nil, err
 			}
-			io.WriteString(tw, data)
+			if _, err := io.WriteString(tw, data); err != nil {
+				return nil, err
+			}
 			total += int64(len(data))
 		}
 		if err := tw.Close(); err != nil {
@@ -225,7 +227,9 @@ func writeBlobs(img v1.Image, dir, name string) (paths []string, total int64, er
 		if err != nil {
 			return nil, 0, err
 		}
-		os.Chmod(p, 0o644)
+		if err := os.Chmod(p, 0o644); err != nil {
+			return nil, 0, err
+		}
 		paths = append(paths, p)
 		total += n
 	}

@@ -8,8 +8,9 @@ import (
 
 	"go.podman.io/storage"
 
-	"github.com/skiff-dev/skiff/images"
 	"github.com/skiff-dev/skiff/runtime"
+
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // slirpDNS is the DNS forwarder slirp4netns offers rootless containers.
@@ -136,9 +137,9 @@ func isNotExist(err error) bool {
 
 // displayRef is a reference as Docker prints it in errors (busybox:latest).
 func displayRef(ref string) string {
-	named, err := images.Normalize(ref)
+	named, err := opts.NormalizeImage(ref)
 	if err != nil {
 		return ref
 	}
-	return images.Familiar(named.String())
+	return opts.FamiliarImage(named.String())
 }

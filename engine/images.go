@@ -14,6 +14,8 @@ import (
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/skiff-dev/skiff/images"
+
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // streamMessage is a jsonstream.Message with the legacy "error" field the
@@ -66,7 +68,7 @@ func (e *Engine) postImagesCreate(w http.ResponseWriter, r *http.Request) {
 			ref += ":" + tag
 		}
 	}
-	if _, err := images.Normalize(ref); err != nil {
+	if _, err := opts.NormalizeImage(ref); err != nil {
 		writeError(w, errInvalid(fmt.Errorf("invalid reference format: %w", err)))
 		return
 	}
@@ -270,7 +272,7 @@ func (e *Engine) postImageTag(w http.ResponseWriter, r *http.Request, name strin
 	if tag != "" {
 		target += ":" + tag
 	}
-	if _, err := images.Normalize(target); err != nil {
+	if _, err := opts.NormalizeImage(target); err != nil {
 		writeError(w, errInvalid(fmt.Errorf("invalid reference format: %w", err)))
 		return
 	}

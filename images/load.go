@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/moby/moby/api/types/jsonstream"
+
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // Load reads a `docker save` tarball and stores every image in it, with
@@ -57,14 +59,14 @@ func (s *Store) Load(r io.Reader, progress Progress) error {
 			continue
 		}
 		for _, t := range desc.RepoTags {
-			named, err := Normalize(t)
+			named, err := opts.NormalizeImage(t)
 			if err != nil {
 				return fmt.Errorf("invalid tag %q in archive: %w", t, err)
 			}
 			if _, _, err := s.storeLayersAndImage(img, named, "", fromArchive, progress); err != nil {
 				return err
 			}
-			progress(jsonstream.Message{Stream: "Loaded image: " + Familiar(named.String()) + "\n"})
+			progress(jsonstream.Message{Stream: "Loaded image: " + opts.FamiliarImage(named.String()) + "\n"})
 		}
 	}
 	return nil

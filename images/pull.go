@@ -26,6 +26,8 @@ import (
 	"go.podman.io/storage/pkg/archive"
 
 	"github.com/skiff-dev/skiff/images/unpack"
+
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // Progress receives Docker's pull messages, one per event.
@@ -52,7 +54,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opt PullOptions, progress 
 	if progress == nil {
 		progress = func(jsonstream.Message) {}
 	}
-	named, err := Normalize(ref)
+	named, err := opts.NormalizeImage(ref)
 	if err != nil {
 		return nil, fmt.Errorf("invalid reference format: %w", err)
 	}
@@ -110,7 +112,7 @@ func pullError(named reference.Named, err error) error {
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {
 		case 401, 403, 404:
-			return fmt.Errorf("%w for %s, repository does not exist or may require 'docker login': %v",
+			return fmt.Errorf("%w for %s, repository does not exist or may require 'docker login': %w",
 				ErrPullDenied, reference.FamiliarName(named), terr)
 		}
 	}
@@ -297,7 +299,7 @@ func (s *Store) storeLayers(layers []v1.Layer, diffIDs []v1.Hash, src source, pr
 			// Leave nothing of this image behind (layers that another
 			// image uses meanwhile stay: the store refuses to delete them).
 			for i := len(created) - 1; i >= 0; i-- {
-				s.DeleteLayer(created[i])
+				err = errors.Join(err, s.deleteLayer(created[i]))
 			}
 		}
 	}()
@@ -344,7 +346,7 @@ func (s *Store) storeLayers(layers []v1.Layer, diffIDs []v1.Hash, src source, pr
 			for _, rest := range jobs[k+1:] {
 				<-rest.done
 				if rest.staged != nil {
-					s.CleanupStagedLayer(rest.staged)
+					j.err = errors.Join(j.err, s.CleanupStagedLayer(rest.staged))
 				}
 			}
 			return "", j.err
@@ -355,6 +357,17 @@ func (s *Store) storeLayers(layers []v1.Layer, diffIDs []v1.Hash, src source, pr
 }
 
 var errStopped = errors.New("stopped: another layer failed")
+
+// deleteLayer deletes a layer this pull made, unless another image or a
+// container has come to use it meanwhile.
+func (s *Store) deleteLayer(id string) error {
+	err := s.DeleteLayer(id)
+	if errors.Is(err, storage.ErrLayerHasChildren) || errors.Is(err, storage.ErrLayerUsedByImage) ||
+		errors.Is(err, storage.ErrLayerUsedByContainer) || errors.Is(err, storage.ErrLayerUnknown) {
+		return nil
+	}
+	return err
+}
 
 // openLayer opens the layer's stream (the compressed blob from a
 // registry, the tar from an archive), reporting progress as it is read.
@@ -381,7 +394,7 @@ func openLayer(j *layerJob, src source, progress Progress) (io.ReadCloser, *prog
 // the digest of what was unpacked with the layer's diff_id.
 func checkLayer(j *layerJob, src source, blob io.Reader, got digest.Digest) error {
 	if _, err := io.Copy(io.Discard, blob); err != nil {
-		return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, j.short, err)
+		return fmt.Errorf("%w for digest %s: %w", ErrLayerVerification, j.short, err)
 	}
 	if got.String() != j.diffID.String() {
 		if src == fromArchive {
@@ -396,7 +409,7 @@ func checkLayer(j *layerJob, src source, blob io.Reader, got digest.Digest) erro
 // what the manifest says explains any; then the entry at fault.
 func unpackFailure(j *layerJob, blob io.Reader, err error) error {
 	if _, derr := io.Copy(io.Discard, blob); derr != nil {
-		return fmt.Errorf("%w for digest %s: %v", ErrLayerVerification, j.short, derr)
+		return fmt.Errorf("%w for digest %s: %w", ErrLayerVerification, j.short, derr)
 	}
 	if errors.Is(err, unpack.ErrBadEntry) {
 		return fmt.Errorf("extracting layer %s: %w", j.short, err)
@@ -473,8 +486,7 @@ func (s *Store) putUnstagedLayer(j *layerJob, src source, progress Progress) (bo
 		return false, unpackFailure(j, blob, err)
 	}
 	if err := checkLayer(j, src, blob, layer.UncompressedDigest); err != nil {
-		s.DeleteLayer(j.chain)
-		return false, err
+		return false, errors.Join(err, s.deleteLayer(j.chain))
 	}
 	progress(jsonstream.Message{Status: "Download complete", ID: j.short})
 	return true, nil
@@ -489,17 +501,17 @@ func (s *Store) putImage(id, top string, rawCfg, rawManifest []byte, manifestDig
 		}
 		return im, nil
 	}
-	opts := &storage.ImageOptions{
+	imOpts := &storage.ImageOptions{
 		CreationDate: created,
 		BigData: []storage.ImageBigDataOption{
 			{Key: keyConfig, Data: rawCfg},
 		},
 	}
 	if manifestDigest != "" {
-		opts.Digest = manifestDigest
-		opts.BigData = append(opts.BigData, storage.ImageBigDataOption{Key: keyManifest + "-" + manifestDigest.String(), Data: rawManifest, Digest: manifestDigest})
+		imOpts.Digest = manifestDigest
+		imOpts.BigData = append(imOpts.BigData, storage.ImageBigDataOption{Key: keyManifest + "-" + manifestDigest.String(), Data: rawManifest, Digest: manifestDigest})
 	}
-	im, err := s.CreateImage(id, nil, top, "", opts)
+	im, err := s.CreateImage(id, nil, top, "", imOpts)
 	if errors.Is(err, storage.ErrDuplicateID) {
 		return s.Image(id)
 	}
@@ -584,7 +596,7 @@ func (i *Image) RepoTags() []string {
 		if strings.Contains(n, "@") {
 			continue
 		}
-		out = append(out, Familiar(n))
+		out = append(out, opts.FamiliarImage(n))
 	}
 	return out
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/moby/moby/api/types/jsonstream"
+
+	"github.com/skiff-dev/skiff/opts"
 )
 
 func TestPullError(t *testing.T) {
@@ -30,7 +32,7 @@ func TestPullError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			named, err := Normalize(tt.ref)
+			named, err := opts.NormalizeImage(tt.ref)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,8 @@ import (
 	"go.podman.io/storage/types"
 
 	"github.com/skiff-dev/skiff/images/unpack"
+
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // Errors the engine maps to Docker's HTTP statuses.
@@ -90,8 +92,8 @@ func Open(opt Options) (*Store, error) {
 			continue
 		}
 		if err := os.WriteFile(record, []byte(d+"\n"), 0o600); err != nil {
-			s.Shutdown(true)
-			return nil, err
+			_, serr := s.Shutdown(true)
+			return nil, errors.Join(err, serr)
 		}
 		return &Store{Store: s, Driver: d, staged: d != DriverVFS && unpack.Supported()}, nil
 	}
@@ -126,8 +128,8 @@ func openDriver(opt Options, driver string) (storage.Store, error) {
 		// GetStore succeeds before the driver has proven it can mount;
 		// ask the driver for its status, which runs its checks.
 		if _, err := s.GraphDriver(); err != nil {
-			s.Shutdown(true)
-			return nil, err
+			_, serr := s.Shutdown(true)
+			return nil, errors.Join(err, serr)
 		}
 	}
 	return s, nil
@@ -162,25 +164,6 @@ type Image struct {
 // StoreID is the id of the image inside containers/storage.
 func (i *Image) StoreID() string { return i.storeID }
 
-// Normalize turns a user's reference into its fully qualified form, adding
-// docker.io/library/ and :latest as Docker does.
-func Normalize(ref string) (reference.Named, error) {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return nil, err
-	}
-	return reference.TagNameOnly(named), nil
-}
-
-// Familiar is how Docker shows a fully qualified name (busybox:latest).
-func Familiar(full string) string {
-	named, err := reference.ParseNormalizedNamed(full)
-	if err != nil {
-		return full
-	}
-	return reference.FamiliarString(named)
-}
-
 // Lookup finds an image by name, full ID, or unique ID prefix.
 func (s *Store) Lookup(ref string) (*Image, error) {
 	id := strings.TrimPrefix(ref, "sha256:")
@@ -202,7 +185,7 @@ func (s *Store) Lookup(ref string) (*Image, error) {
 			return nil, fmt.Errorf("%w: %s", ErrAmbiguous, ref)
 		}
 	}
-	named, err := Normalize(ref)
+	named, err := opts.NormalizeImage(ref)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	}
@@ -246,7 +229,7 @@ func looksLikeID(s string) bool {
 		return false
 	}
 	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
 	}
@@ -312,7 +295,7 @@ func (s *Store) Tag(src, target string) error {
 	if err != nil {
 		return err
 	}
-	named, err := Normalize(target)
+	named, err := opts.NormalizeImage(target)
 	if err != nil {
 		return err
 	}
@@ -337,7 +320,7 @@ func (s *Store) moveName(id, name string) error {
 
 // Untag removes one name from an image, returning the image.
 func (s *Store) Untag(name string) (*Image, error) {
-	named, err := Normalize(name)
+	named, err := opts.NormalizeImage(name)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,11 @@ func eachDriver(t *testing.T, test func(t *testing.T, s *Store)) {
 				}
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { s.Shutdown(true) })
+			t.Cleanup(func() {
+				if _, err := s.Shutdown(true); err != nil {
+					t.Error(err)
+				}
+			})
 			if d == DriverOverlay && !s.staged {
 				t.Fatal("the overlay store does not use skiff's unpacker")
 			}
@@ -137,8 +141,8 @@ func TestLoadVerifiesDiffIDs(t *testing.T) {
 
 func TestPoisonThenPull(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *Store) {
-		real := fileImage(t, "app", "the real thing\n")
-		poison, err := testimages.WithDiffID(fileImage(t, "app", "poison\n"), 0, diffIDOf(t, real))
+		genuine := fileImage(t, "app", "the real thing\n")
+		poison, err := testimages.WithDiffID(fileImage(t, "app", "poison\n"), 0, diffIDOf(t, genuine))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +150,7 @@ func TestPoisonThenPull(t *testing.T) {
 			t.Fatal("an image whose layer claims another image's diff_id was accepted")
 		}
 		var st statuses
-		im, _, err := s.storeLayersAndImage(real, nil, "", fromRegistry, st.progress)
+		im, _, err := s.storeLayersAndImage(genuine, nil, "", fromRegistry, st.progress)
 		if err != nil {
 			t.Fatalf("the real image after the poisoned one: %v", err)
 		}
@@ -157,8 +161,8 @@ func TestPoisonThenPull(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l.UncompressedDigest.String() != diffIDOf(t, real).String() {
-			t.Errorf("stored layer digest %s, want %s", l.UncompressedDigest, diffIDOf(t, real))
+		if l.UncompressedDigest.String() != diffIDOf(t, genuine).String() {
+			t.Errorf("stored layer digest %s, want %s", l.UncompressedDigest, diffIDOf(t, genuine))
 		}
 		rc, err := s.Diff("", l.ID, nil)
 		if err != nil {
@@ -196,7 +200,9 @@ func tamperingRegistry(t *testing.T, bad v1.Hash) string {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(rec.Code)
-		w.Write(body)
+		if _, err := w.Write(body); err != nil {
+			t.Error(err)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")

@@ -102,7 +102,9 @@ func Extract(dest string, r io.Reader, opts Options) (Result, error) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			x.stopWriters()
+			// The entry's error is the one to report; the writers'
+			// are about files written after it.
+			_ = x.stopWriters()
 		}
 	}()
 	tr := tar.NewReader(r)
@@ -264,7 +266,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 			return &os.PathError{Op: "chmod", Path: name, Err: err}
 		}
 	}
-	if hdr.Typeflag != tar.TypeDir && !(hdr.Typeflag == tar.TypeLink && linkIsSymlink) {
+	if hdr.Typeflag != tar.TypeDir && (hdr.Typeflag != tar.TypeLink || !linkIsSymlink) {
 		if err := setTimes(pfd, base, hdr); err != nil {
 			return err
 		}

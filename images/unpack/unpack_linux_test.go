@@ -168,7 +168,7 @@ func TestExtractMatchesStorage(t *testing.T) {
 func snapshot(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -193,7 +193,7 @@ func snapshot(t *testing.T, root string) map[string]string {
 			target, _ := os.Readlink(p)
 			desc += " -> " + target
 		}
-		desc += " xattrs=" + xattrs(t, p)
+		desc += " xattrs=" + xattrs(p)
 		out[rel] = desc
 		return nil
 	})
@@ -203,7 +203,7 @@ func snapshot(t *testing.T, root string) map[string]string {
 	return out
 }
 
-func xattrs(t *testing.T, p string) string {
+func xattrs(p string) string {
 	buf := make([]byte, 4096)
 	n, err := unix.Llistxattr(p, buf)
 	if err != nil {
