@@ -24,7 +24,9 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/sys/signal"
 	"github.com/moby/term"
+	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/logs"
+	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/runtime"
 )
 
@@ -35,31 +37,6 @@ func boolParam(r *http.Request, name string) bool {
 }
 
 func pathMatch(pattern, s string) (bool, error) { return path.Match(pattern, s) }
-
-// parseFilters decodes Docker's filters parameter:
-// {"status":{"exited":true}} or the older {"status":["exited"]}.
-func parseFilters(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if s == "" {
-		return out, nil
-	}
-	var m map[string]map[string]bool
-	if err := json.Unmarshal([]byte(s), &m); err == nil {
-		for k, vs := range m {
-			for v, ok := range vs {
-				if ok {
-					out[k] = append(out[k], v)
-				}
-			}
-		}
-		return out, nil
-	}
-	var l map[string][]string
-	if err := json.Unmarshal([]byte(s), &l); err != nil {
-		return nil, fmt.Errorf("invalid filter: %w", err)
-	}
-	return l, nil
-}
 
 func (e *Engine) container(w http.ResponseWriter, r *http.Request) (*ctr, bool) {
 	c, err := e.lookup(r.PathValue("id"))
@@ -183,7 +160,7 @@ func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
 	if err := e.kill(ref, r.URL.Query().Get("signal")); err != nil {
 		// As Docker's router: every kill error names the container.
-		writeError(w, &apiError{statusOf(err), fmt.Errorf("cannot kill container: %s: %w", ref, err)})
+		writeError(w, fmt.Errorf("cannot kill container: %s: %w", ref, err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -484,7 +461,7 @@ func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
 	c.mu.Unlock()
 	logPath, err := logs.ReadPath(lc.Type, lc.Config, c.dir, c.rec.ID)
 	if err != nil {
-		writeError(w, &apiError{http.StatusNotImplemented, err})
+		writeError(w, api.NotImplemented(err))
 		return
 	}
 	ctype := "application/vnd.docker.raw-stream"
@@ -601,7 +578,7 @@ func statusText(c *ctr) string {
 }
 
 func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, errInvalid(err))
 		return
@@ -688,7 +665,7 @@ func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bo
 		}) &&
 		anyOf("id", func(v string) bool { return strings.HasPrefix(c.rec.ID, v) }) &&
 		anyOf("ancestor", func(v string) bool { return ancestors[c.rec.Image] || c.rec.ImageName == v }) &&
-		matchLabels(c.rec.Config.Labels, f["label"]) &&
+		opts.MatchLabels(c.rec.Config.Labels, f["label"]) &&
 		anyOf("volume", func(v string) bool {
 			for _, mp := range c.rec.Mounts {
 				if mp.Name == v || mp.Destination == v || mp.Source == v {
@@ -719,18 +696,6 @@ func anyFilter(f map[string][]string, key string, ok func(string) bool) bool {
 		}
 	}
 	return false
-}
-
-// matchLabels reports whether labels have every "k" or "k=v" in want.
-func matchLabels(labels map[string]string, want []string) bool {
-	for _, w := range want {
-		k, val, hasVal := strings.Cut(w, "=")
-		got, ok := labels[k]
-		if !ok || (hasVal && got != val) {
-			return false
-		}
-	}
-	return true
 }
 
 func formatTime(t time.Time) string {

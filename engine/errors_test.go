@@ -30,7 +30,6 @@ func TestStatusOf(t *testing.T) {
 		{"errNotModified", errNotModified(), http.StatusNotModified},
 		{"wrapped apiError", fmt.Errorf("context: %w", errConflict(base)), http.StatusConflict},
 		{"apiError wins over what it wraps", errInvalid(images.ErrNotFound), http.StatusBadRequest},
-		{"apiError with an explicit status", &apiError{status: 418, err: base}, 418},
 		{"plain error", base, http.StatusInternalServerError},
 		{"images.ErrPullDenied is not special", images.ErrPullDenied, http.StatusInternalServerError},
 	}

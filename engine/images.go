@@ -105,7 +105,7 @@ func (e *Engine) getImagesJSON(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, errInvalid(err))
 		return
@@ -350,7 +350,7 @@ func shortID(id string) string {
 }
 
 func (e *Engine) postImagesPrune(w http.ResponseWriter, r *http.Request) {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, errInvalid(err))
 		return

@@ -520,7 +520,7 @@ func (e *Engine) startLocked(c *ctr) error {
 		e.persist(c)
 		c.notify()
 		c.mu.Unlock()
-		return &apiError{status: 400, err: fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: unable to start container process: %s: unknown", msg)}
+		return errInvalid(fmt.Errorf("failed to create task for container: failed to create shim task: OCI runtime create failed: unable to start container process: %s: unknown", msg))
 	}
 	c.mu.Lock()
 	c.proc = proc

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -353,20 +352,17 @@ func hostPortRange(s string) (uint16, uint16, error) {
 
 // netError gives the network store's errors their API statuses.
 func netError(err error) error {
-	status := 0
 	switch {
 	case errors.Is(err, netslirp.ErrNotFound):
-		status = http.StatusNotFound
+		return errNotFound(err)
 	case errors.Is(err, netslirp.ErrConflict):
-		status = http.StatusConflict
+		return errConflict(err)
 	case errors.Is(err, netslirp.ErrInvalid):
-		status = http.StatusBadRequest
+		return errInvalid(err)
 	case errors.Is(err, netslirp.ErrForbidden):
-		status = http.StatusForbidden
-	default:
-		return err
+		return errForbidden(err)
 	}
-	return &apiError{status, err}
+	return err
 }
 
 // sortedNetworks returns the container's network names, its first network

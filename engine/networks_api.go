@@ -12,6 +12,7 @@ import (
 
 	"github.com/moby/moby/api/types/network"
 	"github.com/skiff-dev/skiff/netslirp"
+	"github.com/skiff-dev/skiff/opts"
 )
 
 // networkView is a network as the API shows it.
@@ -62,7 +63,7 @@ func (e *Engine) networkView(n *netslirp.Network) network.Inspect {
 }
 
 func (e *Engine) getNetworks(w http.ResponseWriter, r *http.Request) {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, errInvalid(err))
 		return
@@ -87,7 +88,7 @@ func matchNetwork(n *netslirp.Network, used int, f map[string][]string) bool {
 		anyOf("scope", func(v string) bool { return v == "local" }) &&
 		anyOf("type", func(v string) bool { return (v == "builtin") == n.Builtin() }) &&
 		anyOf("dangling", func(v string) bool { return (v == "true" || v == "1") == (used == 0 && !n.Builtin()) }) &&
-		matchLabels(n.Labels, f["label"])
+		opts.MatchLabels(n.Labels, f["label"])
 }
 
 func (e *Engine) getNetwork(w http.ResponseWriter, r *http.Request) {
@@ -184,10 +185,10 @@ func (e *Engine) removeNetwork(n *netslirp.Network) error {
 	e.netsMu.Lock()
 	defer e.netsMu.Unlock()
 	if n.Builtin() {
-		return &apiError{http.StatusForbidden, fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name)}
+		return errForbidden(fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name))
 	}
 	if eps := e.activeEndpoints(n); len(eps) > 0 {
-		return &apiError{http.StatusForbidden, fmt.Errorf("error while removing network: network %s has active endpoints (%s)", n.Name, strings.Join(eps, ", "))}
+		return errForbidden(fmt.Errorf("error while removing network: network %s has active endpoints (%s)", n.Name, strings.Join(eps, ", ")))
 	}
 	if err := e.nets.Remove(n.ID); err != nil {
 		return netError(err)
@@ -211,7 +212,7 @@ func (e *Engine) deleteNetwork(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Engine) postNetworksPrune(w http.ResponseWriter, r *http.Request) {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, errInvalid(err))
 		return
@@ -225,7 +226,7 @@ func (e *Engine) postNetworksPrune(w http.ResponseWriter, r *http.Request) {
 	}
 	report := network.PruneReport{NetworksDeleted: []string{}}
 	for _, n := range e.nets.List() {
-		if n.Builtin() || !matchLabels(n.Labels, filters["label"]) || !until.IsZero() && n.Created.After(until) {
+		if n.Builtin() || !opts.MatchLabels(n.Labels, filters["label"]) || !until.IsZero() && n.Created.After(until) {
 			continue
 		}
 		if len(e.activeEndpoints(n)) > 0 {
@@ -312,7 +313,7 @@ func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSetti
 	case mode == netslirp.HostNetwork || sharesNetNS(mode):
 		return errInvalid(errConflictSharedNetwork)
 	case already:
-		return &apiError{http.StatusForbidden, fmt.Errorf("endpoint with name %s already exists in network %s", name, n.Name)}
+		return errForbidden(fmt.Errorf("endpoint with name %s already exists in network %s", name, n.Name))
 	}
 	c.mu.Lock()
 	if c.rec.Networks == nil {

@@ -2,26 +2,22 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/skiff-dev/skiff/api"
 )
 
-var versionPrefix = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/`)
-
-// routes maps the Docker Engine API paths (with or without a /vX.Y prefix)
-// to handlers.
+// routes is the API over the engine: the api layer's routes, and the
+// engine's own for the areas not moved there yet.
 func (e *Engine) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_ping", e.ping)
-	mux.HandleFunc("HEAD /_ping", e.ping)
-	mux.HandleFunc("GET /version", e.version)
-	mux.HandleFunc("GET /info", e.info)
+	return api.New(e, api.Options{Version: Version, APIVersion: APIVersion, Legacy: e.legacyRoutes()})
+}
 
+// legacyRoutes are the routes still answered by the engine's handlers.
+func (e *Engine) legacyRoutes() *http.ServeMux {
+	mux := http.NewServeMux()
 	mux.HandleFunc("POST /containers/create", e.postContainersCreate)
 	mux.HandleFunc("GET /containers/json", e.getContainersJSON)
 	mux.HandleFunc("POST /containers/prune", e.postContainersPrune)
@@ -54,12 +50,6 @@ func (e *Engine) routes() http.Handler {
 	// matched on the escaped path.
 	mux.HandleFunc("/networks/", e.networkByName)
 
-	mux.HandleFunc("GET /volumes", e.getVolumes)
-	mux.HandleFunc("POST /volumes/create", e.postVolumesCreate)
-	mux.HandleFunc("POST /volumes/prune", e.postVolumesPrune)
-	mux.HandleFunc("GET /volumes/{name}", e.getVolume)
-	mux.HandleFunc("DELETE /volumes/{name}", e.deleteVolume)
-
 	mux.HandleFunc("POST /images/create", e.postImagesCreate)
 	mux.HandleFunc("POST /images/load", e.postImagesLoad)
 	mux.HandleFunc("GET /images/json", e.getImagesJSON)
@@ -67,45 +57,7 @@ func (e *Engine) routes() http.Handler {
 	// Image names contain slashes: /images/{name}/json and friends are
 	// matched by suffix.
 	mux.HandleFunc("/images/", e.imageByName)
-
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if loc := versionPrefix.FindStringIndex(r.URL.Path); loc != nil {
-			r.URL.Path = r.URL.Path[loc[1]-1:]
-			// The escaped form keeps what the client escaped (a
-			// name's %2F), without the prefix, which has nothing
-			// to escape.
-			raw := r.URL.RawPath
-			r.URL.RawPath = ""
-			if rl := versionPrefix.FindStringIndex(raw); rl != nil {
-				r.URL.RawPath = raw[rl[1]-1:]
-			}
-		}
-		w.Header().Set("Server", "skiff/"+Version)
-		w.Header().Set("Api-Version", APIVersion)
-		w.Header().Set("Ostype", "linux")
-		// As Docker: an unknown path or method is a 404 with a JSON
-		// message.
-		if _, pattern := mux.Handler(r); pattern == "" {
-			writeError(w, errNotFound(errPageNotFound))
-			return
-		}
-		if !uploadRoute(r) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
-
-// maxJSONBody caps a request body other than an upload: 1 MiB holds any
-// sane container, network or volume configuration.
-const maxJSONBody = 1 << 20
-
-// uploadRoute reports a request whose body is a tar stream (image load
-// and import, build, archive upload), which is not capped.
-func uploadRoute(r *http.Request) bool {
-	p := r.URL.Path
-	return p == "/images/load" || p == "/images/create" || p == "/build" ||
-		r.Method == http.MethodPut && strings.HasPrefix(p, "/containers/") && strings.HasSuffix(p, "/archive")
+	return mux
 }
 
 // decodeJSON reads a request's JSON body into v: a body over the cap is
@@ -118,16 +70,7 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 // decodeError is the answer to a body that did not decode.
-func decodeError(err error) error {
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return &apiError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body too large: the limit is %d bytes", tooBig.Limit)}
-	case errors.Is(err, io.EOF):
-		return errInvalid(errors.New("invalid JSON: got EOF while reading request body"))
-	}
-	return errInvalid(fmt.Errorf("invalid JSON: %w", err))
-}
+func decodeError(err error) error { return api.DecodeError(err) }
 
 // networkByName answers the routes of one network: /networks/{name},
 // /networks/{name}/connect and /networks/{name}/disconnect.

@@ -222,15 +222,4 @@ func TestBodyCap(t *testing.T) {
 		!strings.Contains(msg.Message, "request body too large") {
 		t.Errorf("status %d, body %q; want 413 with a JSON message", rec.Code, rec.Body.String())
 	}
-	// Uploads are not capped.
-	for _, p := range []string{"/images/load", "/v1.41/images/load", "/images/create", "/build"} {
-		req := httptest.NewRequest("POST", p, nil)
-		req.URL.Path = versionPrefix.ReplaceAllString(req.URL.Path, "/")
-		if !uploadRoute(req) {
-			t.Errorf("%s: capped", p)
-		}
-	}
-	if uploadRoute(httptest.NewRequest("POST", "/containers/create", nil)) {
-		t.Error("create is not capped")
-	}
 }

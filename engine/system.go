@@ -1,8 +1,7 @@
 package engine
 
 import (
-	"errors"
-	"net/http"
+	"context"
 	"os"
 	goruntime "runtime"
 	"strconv"
@@ -13,20 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var errPageNotFound = errors.New("page not found")
-
-func (e *Engine) ping(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
-	w.Header().Set("Pragma", "no-cache")
-	w.Header().Set("Docker-Experimental", "false")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if r.Method == http.MethodHead {
-		w.Header().Set("Content-Length", "0")
-		return
-	}
-	_, _ = w.Write([]byte("OK")) // a client gone away needs no answer
-}
-
 func kernelVersion() string {
 	var u unix.Utsname
 	if unix.Uname(&u) != nil {
@@ -35,7 +20,8 @@ func kernelVersion() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
-func (e *Engine) version(w http.ResponseWriter, _ *http.Request) {
+// Version implements api.SystemService.
+func (e *Engine) Version(context.Context) system.VersionResponse {
 	v := system.VersionResponse{
 		Platform:      system.PlatformInfo{Name: "skiff"},
 		Version:       Version,
@@ -51,10 +37,11 @@ func (e *Engine) version(w http.ResponseWriter, _ *http.Request) {
 				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(), "GitCommit": "", "Experimental": "false"},
 		}},
 	}
-	writeJSON(w, http.StatusOK, v)
+	return v
 }
 
-func (e *Engine) info(w http.ResponseWriter, _ *http.Request) {
+// Info implements api.SystemService.
+func (e *Engine) Info(context.Context) system.Info {
 	var running, paused, stopped int
 	for _, c := range e.list() {
 		c.mu.Lock()
@@ -125,7 +112,7 @@ func (e *Engine) info(w http.ResponseWriter, _ *http.Request) {
 	} else {
 		info.Warnings = append(info.Warnings, "WARNING: no resource limits: "+e.cgroupErr.Error())
 	}
-	writeJSON(w, http.StatusOK, info)
+	return info
 }
 
 func osName() string {

@@ -1,13 +1,14 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/volume"
+	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/volumes"
 )
 
@@ -40,53 +41,39 @@ func volumeErr(err error) error {
 	return err
 }
 
-func (e *Engine) postVolumesCreate(w http.ResponseWriter, r *http.Request) {
-	var req volume.CreateRequest
-	if err := decodeJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
+// VolumeCreate implements api.VolumeService.
+func (e *Engine) VolumeCreate(_ context.Context, req volume.CreateRequest) (volume.Volume, error) {
 	if req.Driver != "" && req.Driver != "local" {
-		writeError(w, errNotFound(fmt.Errorf("plugin %q not found", req.Driver)))
-		return
+		return volume.Volume{}, errNotFound(fmt.Errorf("plugin %q not found", req.Driver))
 	}
 	v, err := e.volumes.Create(req.Name, req.Labels, req.DriverOpts)
 	if err != nil {
-		writeError(w, volumeErr(err))
-		return
+		return volume.Volume{}, volumeErr(err)
 	}
-	writeJSON(w, http.StatusCreated, volumeJSON(v))
+	return volumeJSON(v), nil
 }
 
-func (e *Engine) getVolumes(w http.ResponseWriter, r *http.Request) {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
+// VolumeList implements api.VolumeService.
+func (e *Engine) VolumeList(_ context.Context, f opts.Filters) (volume.ListResponse, error) {
 	list, err := e.volumes.List()
 	if err != nil {
-		writeError(w, err)
-		return
+		return volume.ListResponse{}, err
 	}
 	inUse := e.volumesInUse()
 	out := volume.ListResponse{Volumes: []volume.Volume{}, Warnings: []string{}}
 	for _, v := range list {
-		if d, ok := filters["dangling"]; ok {
-			dangling := len(inUse[v.Name]) == 0
-			if (d[0] == "true" || d[0] == "1") != dangling {
-				continue
-			}
-		}
-		if names, ok := filters["name"]; ok && !anyContains(v.Name, names) {
+		if dangling, ok := f.Bool("dangling"); ok && dangling != (len(inUse[v.Name]) == 0) {
 			continue
 		}
-		if labels, ok := filters["label"]; ok && !matchLabels(v.Labels, labels) {
+		if names, ok := f["name"]; ok && !anyContains(v.Name, names) {
+			continue
+		}
+		if !f.MatchLabels(v.Labels) {
 			continue
 		}
 		out.Volumes = append(out.Volumes, volumeJSON(v))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func anyContains(s string, subs []string) bool {
@@ -98,58 +85,41 @@ func anyContains(s string, subs []string) bool {
 	return false
 }
 
-func (e *Engine) getVolume(w http.ResponseWriter, r *http.Request) {
-	v, err := e.volumes.Get(r.PathValue("name"))
+// VolumeInspect implements api.VolumeService.
+func (e *Engine) VolumeInspect(_ context.Context, name string) (volume.Volume, error) {
+	v, err := e.volumes.Get(name)
 	if err != nil {
-		writeError(w, volumeErr(err))
-		return
+		return volume.Volume{}, volumeErr(err)
 	}
-	writeJSON(w, http.StatusOK, volumeJSON(v))
+	return volumeJSON(v), nil
 }
 
-func (e *Engine) deleteVolume(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
+// VolumeRemove implements api.VolumeService.
+func (e *Engine) VolumeRemove(_ context.Context, name string, force bool) error {
 	if _, err := e.volumes.Get(name); err != nil {
-		if boolParam(r, "force") {
-			w.WriteHeader(http.StatusNoContent)
-			return
+		if force {
+			return nil
 		}
-		writeError(w, volumeErr(err))
-		return
+		return volumeErr(err)
 	}
 	if users := e.volumesInUse()[name]; len(users) > 0 {
-		writeError(w, errConflict(fmt.Errorf("remove %s: volume is in use - %v", name, users)))
-		return
+		return errConflict(fmt.Errorf("remove %s: volume is in use - %v", name, users))
 	}
-	if err := e.volumes.Remove(name); err != nil {
-		writeError(w, volumeErr(err))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return volumeErr(e.volumes.Remove(name))
 }
 
-func (e *Engine) postVolumesPrune(w http.ResponseWriter, r *http.Request) {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
-	all := false
-	if v, ok := filters["all"]; ok && (v[0] == "true" || v[0] == "1") {
-		all = true
-	}
+// VolumesPrune implements api.VolumeService: unused anonymous volumes,
+// or all unused ones with the all filter.
+func (e *Engine) VolumesPrune(_ context.Context, f opts.Filters) (volume.PruneReport, error) {
+	all, _ := f.Bool("all")
 	list, err := e.volumes.List()
 	if err != nil {
-		writeError(w, err)
-		return
+		return volume.PruneReport{}, err
 	}
 	inUse := e.volumesInUse()
 	report := volume.PruneReport{VolumesDeleted: []string{}}
 	for _, v := range list {
-		if len(inUse[v.Name]) > 0 || (!all && !v.Anonymous()) {
-			continue
-		}
-		if labels, ok := filters["label"]; ok && !matchLabels(v.Labels, labels) {
+		if len(inUse[v.Name]) > 0 || (!all && !v.Anonymous()) || !f.MatchLabels(v.Labels) {
 			continue
 		}
 		size := volumes.Size(v)
@@ -158,5 +128,5 @@ func (e *Engine) postVolumesPrune(w http.ResponseWriter, r *http.Request) {
 			report.SpaceReclaimed += uint64(size)
 		}
 	}
-	writeJSON(w, http.StatusOK, report)
+	return report, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
@@ -22,14 +23,14 @@ import (
 	"github.com/skiff-dev/skiff/opts"
 )
 
-// Errors the engine maps to Docker's HTTP statuses.
+// The store's errors, with the errdefs class that gives their HTTP status.
 var (
 	// ErrNotFound is an image that is not in the store.
-	ErrNotFound = errors.New("no such image")
+	ErrNotFound = errdefs.ErrNotFound.WithMessage("no such image")
 	// ErrInUse is an image that containers use.
-	ErrInUse = errors.New("image is in use")
+	ErrInUse = errdefs.ErrConflict.WithMessage("image is in use")
 	// ErrAmbiguous is a short ID that matches more than one image.
-	ErrAmbiguous = errors.New("ambiguous image reference")
+	ErrAmbiguous = errdefs.ErrInvalidArgument.WithMessage("ambiguous image reference")
 )
 
 // Big-data keys stored with each image.

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/containerd/errdefs"
 )
 
 // Error is a failed network operation: Kind (ErrNotFound, ErrConflict,
@@ -31,12 +32,12 @@ func errorf(kind error, format string, a ...any) error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, a...)}
 }
 
-// The kinds of Error, which the engine maps to Docker's statuses.
+// The kinds of Error, with the errdefs class that gives their HTTP status.
 var (
-	ErrNotFound  = errors.New("network not found")
-	ErrConflict  = errors.New("conflict")
-	ErrInvalid   = errors.New("invalid")
-	ErrForbidden = errors.New("forbidden")
+	ErrNotFound  = errdefs.ErrNotFound.WithMessage("network not found")
+	ErrConflict  = errdefs.ErrConflict.WithMessage("conflict")
+	ErrInvalid   = errdefs.ErrInvalidArgument.WithMessage("invalid")
+	ErrForbidden = errdefs.ErrPermissionDenied.WithMessage("forbidden")
 )
 
 // The networks every engine has.

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,12 +14,14 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/containerd/errdefs"
 )
 
-// Errors the engine maps to Docker's statuses.
+// The store's errors, with the errdefs class that gives their HTTP status.
 var (
-	ErrNotFound = errors.New("no such volume")
-	ErrInvalid  = errors.New("invalid volume")
+	ErrNotFound = errdefs.ErrNotFound.WithMessage("no such volume")
+	ErrInvalid  = errdefs.ErrInvalidArgument.WithMessage("invalid volume")
 )
 
 // AnonymousLabel marks volumes made for `-v /dir` and image VOLUMEs, as

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/moby/moby/api/types/volume"
+)
+
+func (s *server) volumeRoutes() {
+	s.handle("POST /volumes/create", func(w http.ResponseWriter, r *http.Request) error {
+		var req volume.CreateRequest
+		if err := DecodeJSON(r, &req); err != nil {
+			return err
+		}
+		v, err := s.b.VolumeCreate(r.Context(), req)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusCreated, v)
+		return nil
+	})
+	s.handle("GET /volumes", func(w http.ResponseWriter, r *http.Request) error {
+		f, err := filtersParam(r)
+		if err != nil {
+			return err
+		}
+		list, err := s.b.VolumeList(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, list)
+		return nil
+	})
+	s.handle("GET /volumes/{name}", func(w http.ResponseWriter, r *http.Request) error {
+		v, err := s.b.VolumeInspect(r.Context(), r.PathValue("name"))
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, v)
+		return nil
+	})
+	s.handle("DELETE /volumes/{name}", func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.b.VolumeRemove(r.Context(), r.PathValue("name"), boolParam(r, "force")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+	s.handle("POST /volumes/prune", func(w http.ResponseWriter, r *http.Request) error {
+		f, err := filtersParam(r)
+		if err != nil {
+			return err
+		}
+		report, err := s.b.VolumesPrune(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, report)
+		return nil
+	})
+}
