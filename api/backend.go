@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/api/types/volume"
 
@@ -15,6 +16,7 @@ import (
 type Backend interface {
 	SystemService
 	VolumeService
+	NetworkService
 }
 
 // SystemService answers /version and /info.
@@ -31,4 +33,17 @@ type VolumeService interface {
 	// VolumeRemove removes a volume; force makes a missing one no error.
 	VolumeRemove(ctx context.Context, name string, force bool) error
 	VolumesPrune(ctx context.Context, f opts.Filters) (volume.PruneReport, error)
+}
+
+// NetworkService manages networks and their containers' endpoints.
+type NetworkService interface {
+	NetworkList(ctx context.Context, f opts.Filters) ([]network.Inspect, error)
+	NetworkInspect(ctx context.Context, ref string) (network.Inspect, error)
+	NetworkCreate(ctx context.Context, req network.CreateRequest) (network.CreateResponse, error)
+	NetworkRemove(ctx context.Context, ref string) error
+	NetworksPrune(ctx context.Context, f opts.Filters) (network.PruneReport, error)
+	NetworkConnect(ctx context.Context, ref, container string, cfg *network.EndpointSettings) error
+	// NetworkDisconnect detaches the container; force also drops a
+	// network that no longer exists from the container's record.
+	NetworkDisconnect(ctx context.Context, ref, container string, force bool) error
 }

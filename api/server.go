@@ -32,6 +32,7 @@ func New(b Backend, opt Options) http.Handler {
 	s := &server{b: b, mux: http.NewServeMux()}
 	s.systemRoutes()
 	s.volumeRoutes()
+	s.networkRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stripVersion(r)
 		w.Header().Set("Server", "skiff/"+opt.Version)

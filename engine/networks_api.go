@@ -1,9 +1,9 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"path"
 	"strconv"
@@ -62,20 +62,16 @@ func (e *Engine) networkView(n *netslirp.Network) network.Inspect {
 	return v
 }
 
-func (e *Engine) getNetworks(w http.ResponseWriter, r *http.Request) {
-	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
+// NetworkList implements api.NetworkService.
+func (e *Engine) NetworkList(_ context.Context, f opts.Filters) ([]network.Inspect, error) {
 	out := []network.Inspect{}
 	for _, n := range e.nets.List() {
 		v := e.networkView(n)
-		if matchNetwork(n, len(v.Containers), filters) {
+		if matchNetwork(n, len(v.Containers), f) {
 			out = append(out, v)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // matchNetwork applies network ls filters: each key must match, any of
@@ -91,27 +87,22 @@ func matchNetwork(n *netslirp.Network, used int, f map[string][]string) bool {
 		opts.MatchLabels(n.Labels, f["label"])
 }
 
-func (e *Engine) getNetwork(w http.ResponseWriter, r *http.Request) {
-	n, err := e.nets.Get(r.PathValue("id"))
+// NetworkInspect implements api.NetworkService.
+func (e *Engine) NetworkInspect(_ context.Context, ref string) (network.Inspect, error) {
+	n, err := e.nets.Get(ref)
 	if err != nil {
-		writeError(w, netError(err))
-		return
+		return network.Inspect{}, netError(err)
 	}
-	writeJSON(w, http.StatusOK, e.networkView(n))
+	return e.networkView(n), nil
 }
 
-func (e *Engine) postNetworksCreate(w http.ResponseWriter, r *http.Request) {
-	var req network.CreateRequest
-	if err := decodeJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
+// NetworkCreate implements api.NetworkService.
+func (e *Engine) NetworkCreate(_ context.Context, req network.CreateRequest) (network.CreateResponse, error) {
 	n, err := e.createNetwork(&req)
 	if err != nil {
-		writeError(w, err)
-		return
+		return network.CreateResponse{}, err
 	}
-	writeJSON(w, http.StatusCreated, network.CreateResponse{ID: n.ID})
+	return network.CreateResponse{ID: n.ID}, nil
 }
 
 func (e *Engine) createNetwork(req *network.CreateRequest) (_ *netslirp.Network, err error) {
@@ -199,29 +190,23 @@ func (e *Engine) removeNetwork(n *netslirp.Network) error {
 	return e.dp.SyncRules(e.nets.List())
 }
 
-func (e *Engine) deleteNetwork(w http.ResponseWriter, r *http.Request) {
-	n, err := e.nets.Get(r.PathValue("id"))
+// NetworkRemove implements api.NetworkService.
+func (e *Engine) NetworkRemove(_ context.Context, ref string) error {
+	n, err := e.nets.Get(ref)
 	if err == nil {
 		err = e.removeNetwork(n)
 	}
-	if err != nil {
-		writeError(w, netError(err))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return netError(err)
 }
 
-func (e *Engine) postNetworksPrune(w http.ResponseWriter, r *http.Request) {
-	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
+// NetworksPrune implements api.NetworkService: the unused networks that
+// are not builtin, matching the label and until filters.
+func (e *Engine) NetworksPrune(_ context.Context, filters opts.Filters) (network.PruneReport, error) {
 	var until time.Time
 	if vs := filters["until"]; len(vs) > 0 {
+		var err error
 		if until, err = parseUntil(vs[0]); err != nil {
-			writeError(w, errInvalid(err))
-			return
+			return network.PruneReport{}, errInvalid(err)
 		}
 	}
 	report := network.PruneReport{NetworksDeleted: []string{}}
@@ -236,50 +221,39 @@ func (e *Engine) postNetworksPrune(w http.ResponseWriter, r *http.Request) {
 			report.NetworksDeleted = append(report.NetworksDeleted, n.Name)
 		}
 	}
-	writeJSON(w, http.StatusOK, report)
+	return report, nil
 }
 
-// postNetworkMembership answers connect and disconnect, whose bodies
-// name the container (connect: with its endpoint settings; disconnect:
-// Force, which also drops a network that no longer exists).
-func (e *Engine) postNetworkMembership(connect bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Container      string
-			EndpointConfig *network.EndpointSettings
-			Force          bool
-		}
-		if err := decodeJSON(r, &req); err != nil {
-			writeError(w, err)
-			return
-		}
-		if err := checkEndpointNames(req.EndpointConfig); err != nil {
-			writeError(w, errInvalid(err))
-			return
-		}
-		c, err := e.lookup(req.Container)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		ref := r.PathValue("id")
-		n, err := e.nets.Get(ref)
-		switch {
-		case err != nil && !connect && req.Force:
-			err = e.forgetNetwork(c, ref)
-		case err != nil:
-			err = netError(err)
-		case connect:
-			err = e.connect(c, n, req.EndpointConfig)
-		default:
-			err = e.disconnect(c, n)
-		}
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
+// NetworkConnect implements api.NetworkService.
+func (e *Engine) NetworkConnect(_ context.Context, ref, container string, cfg *network.EndpointSettings) error {
+	if err := checkEndpointNames(cfg); err != nil {
+		return errInvalid(err)
 	}
+	c, err := e.lookup(container)
+	if err != nil {
+		return err
+	}
+	n, err := e.nets.Get(ref)
+	if err != nil {
+		return netError(err)
+	}
+	return e.connect(c, n, cfg)
+}
+
+// NetworkDisconnect implements api.NetworkService.
+func (e *Engine) NetworkDisconnect(_ context.Context, ref, container string, force bool) error {
+	c, err := e.lookup(container)
+	if err != nil {
+		return err
+	}
+	n, err := e.nets.Get(ref)
+	switch {
+	case err != nil && force:
+		return e.forgetNetwork(c, ref)
+	case err != nil:
+		return netError(err)
+	}
+	return e.disconnect(c, n)
 }
 
 // connect adds network n to the container; a running one gets its veth

@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/skiff-dev/skiff/api"
@@ -42,14 +41,6 @@ func (e *Engine) legacyRoutes() *http.ServeMux {
 	mux.HandleFunc("POST /exec/{id}/resize", e.postExecResize)
 	mux.HandleFunc("GET /exec/{id}/json", e.getExecJSON)
 
-	mux.HandleFunc("GET /networks", e.getNetworks)
-	mux.HandleFunc("POST /networks/create", e.postNetworksCreate)
-	mux.HandleFunc("POST /networks/prune", e.postNetworksPrune)
-	// Network names may hold slashes (as Docker's): /networks/{name},
-	// /networks/{name}/connect and /networks/{name}/disconnect are
-	// matched on the escaped path.
-	mux.HandleFunc("/networks/", e.networkByName)
-
 	mux.HandleFunc("POST /images/create", e.postImagesCreate)
 	mux.HandleFunc("POST /images/load", e.postImagesLoad)
 	mux.HandleFunc("GET /images/json", e.getImagesJSON)
@@ -71,53 +62,6 @@ func decodeJSON(r *http.Request, v any) error {
 
 // decodeError is the answer to a body that did not decode.
 func decodeError(err error) error { return api.DecodeError(err) }
-
-// networkByName answers the routes of one network: /networks/{name},
-// /networks/{name}/connect and /networks/{name}/disconnect.
-func (e *Engine) networkByName(w http.ResponseWriter, r *http.Request) {
-	name, verb, ok := networkRoute(r.Method, r.URL.EscapedPath())
-	if !ok {
-		writeError(w, errNotFound(errPageNotFound))
-		return
-	}
-	r.SetPathValue("id", name)
-	switch verb {
-	case "get":
-		e.getNetwork(w, r)
-	case "delete":
-		e.deleteNetwork(w, r)
-	default:
-		e.postNetworkMembership(verb == "connect")(w, r)
-	}
-}
-
-// networkRoute reads a request for one network from its escaped path,
-// whose segments after /networks/ are the network's name, slashes and
-// all (as Docker's {id:.*}), less /connect or /disconnect for a POST. The
-// verb is get, delete, connect or disconnect.
-func networkRoute(method, escaped string) (name, verb string, ok bool) {
-	rest, ok := strings.CutPrefix(escaped, "/networks/")
-	if !ok {
-		return "", "", false
-	}
-	switch {
-	case method == http.MethodGet:
-		verb = "get"
-	case method == http.MethodDelete:
-		verb = "delete"
-	case method == http.MethodPost && strings.HasSuffix(rest, "/connect"):
-		rest, verb = strings.TrimSuffix(rest, "/connect"), "connect"
-	case method == http.MethodPost && strings.HasSuffix(rest, "/disconnect"):
-		rest, verb = strings.TrimSuffix(rest, "/disconnect"), "disconnect"
-	default:
-		return "", "", false
-	}
-	name, err := url.PathUnescape(rest)
-	if err != nil || name == "" {
-		return "", "", false
-	}
-	return name, verb, true
-}
 
 func (e *Engine) imageByName(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/images/")

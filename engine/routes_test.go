@@ -163,34 +163,6 @@ func TestVersionPrefixStripped(t *testing.T) {
 	}
 }
 
-// TestNetworkNameRoutes: a network's name reaches its handlers unescaped,
-// slashes and all.
-func TestNetworkNameRoutes(t *testing.T) {
-	tests := []struct {
-		method, escaped, wantName, wantVerb string
-	}{
-		{"GET", "/networks/web", "web", "get"},
-		{"GET", "/networks/x/y", "x/y", "get"},
-		{"DELETE", "/networks/x%2Fy", "x/y", "delete"},
-		{"DELETE", "/networks/..%2Fx", "../x", "delete"},
-		{"GET", "/networks/a%20b", "a b", "get"},
-		{"GET", "/networks/%252e", "%2e", "get"},
-		{"GET", "/networks/connect", "connect", "get"},
-		{"POST", "/networks/x/y/connect", "x/y", "connect"},
-		{"POST", "/networks/x%2Fdisconnect/disconnect", "x/disconnect", "disconnect"},
-		{"POST", "/networks/x/rename", "", ""},
-		{"PUT", "/networks/x", "", ""},
-		{"GET", "/networks/%zz", "", ""},
-		{"POST", "/networks//connect", "", ""},
-	}
-	for _, tt := range tests {
-		name, verb, ok := networkRoute(tt.method, tt.escaped)
-		if name != tt.wantName || verb != tt.wantVerb || ok != (tt.wantVerb != "") {
-			t.Errorf("%s %s: %q %q %v, want %q %q", tt.method, tt.escaped, name, verb, ok, tt.wantName, tt.wantVerb)
-		}
-	}
-}
-
 // TestEscapedPathKept: stripping the version prefix keeps what the client
 // escaped, so that %2F in a name is not taken for a separator.
 func TestEscapedPathKept(t *testing.T) {
