@@ -2,7 +2,11 @@ package api
 
 import (
 	"context"
+	"io"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/api/types/volume"
@@ -17,6 +21,9 @@ type Backend interface {
 	SystemService
 	VolumeService
 	NetworkService
+	ImageService
+	ContainerService
+	ExecService
 }
 
 // SystemService answers /version and /info.
@@ -46,4 +53,56 @@ type NetworkService interface {
 	// NetworkDisconnect detaches the container; force also drops a
 	// network that no longer exists from the container's record.
 	NetworkDisconnect(ctx context.Context, ref, container string, force bool) error
+}
+
+// Progress receives an operation's progress messages (pull, load...).
+type Progress func(jsonstream.Message)
+
+// ImageService manages images.
+type ImageService interface {
+	// ImagePull pulls ref ("name:tag" or "name@digest") for platform
+	// ("" is the engine's).
+	ImagePull(ctx context.Context, ref, platform string, progress Progress) error
+	// ImageLoad loads a docker-archive or OCI layout tarball.
+	ImageLoad(ctx context.Context, archive io.Reader, progress Progress) error
+	ImageList(ctx context.Context, f opts.Filters) ([]image.Summary, error)
+	ImageInspect(ctx context.Context, name string) (image.InspectResponse, error)
+	ImageHistory(ctx context.Context, name string) ([]image.HistoryResponseItem, error)
+	// ImageTag gives the image name the name repo:tag.
+	ImageTag(ctx context.Context, name, repo, tag string) error
+	ImageRemove(ctx context.Context, name string, force bool) ([]image.DeleteResponse, error)
+	ImagesPrune(ctx context.Context, f opts.Filters) (image.PruneReport, error)
+}
+
+// ContainerService manages containers.
+type ContainerService interface {
+	// ContainerCreate makes a container; macAddress is the deprecated
+	// Config.MacAddress, which the API types no longer hold.
+	ContainerCreate(ctx context.Context, name, platform string, req container.CreateRequest, macAddress string) (container.CreateResponse, error)
+	// ContainerList lists the running containers; all of them with all,
+	// the limit newest with a positive limit.
+	ContainerList(ctx context.Context, all bool, limit int, f opts.Filters) ([]container.Summary, error)
+	ContainerInspect(ctx context.Context, ref string) (ContainerJSON, error)
+	ContainerStart(ctx context.Context, ref string) error
+	// ContainerStop sends signal ("" is the container's stop signal) and
+	// kills after timeout seconds (nil is the container's own).
+	ContainerStop(ctx context.Context, ref, signal string, timeout *int) error
+	ContainerRestart(ctx context.Context, ref, signal string, timeout *int) error
+	// ContainerKill sends signal ("" is SIGKILL).
+	ContainerKill(ctx context.Context, ref, signal string) error
+	ContainerRemove(ctx context.Context, ref string, force, volumes bool) error
+	ContainersPrune(ctx context.Context, f opts.Filters) (container.PruneReport, error)
+	ContainerRename(ctx context.Context, ref, name string) error
+	ContainerPause(ctx context.Context, ref string) error
+	ContainerUnpause(ctx context.Context, ref string) error
+	ContainerUpdate(ctx context.Context, ref string, req container.UpdateConfig) (container.UpdateResponse, error)
+	ContainerTop(ctx context.Context, ref, psArgs string) (container.TopResponse, error)
+	ContainerResize(ctx context.Context, ref string, h, w uint16) error
+}
+
+// ExecService runs processes in running containers.
+type ExecService interface {
+	ExecCreate(ctx context.Context, container string, req container.ExecCreateRequest) (container.ExecCreateResponse, error)
+	ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error)
+	ExecResize(ctx context.Context, id string, h, w uint16) error
 }

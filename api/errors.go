@@ -10,7 +10,10 @@ import (
 	"github.com/containerd/errdefs"
 )
 
-var errPageNotFound = errdefs.ErrNotFound.WithMessage("page not found")
+var (
+	errPageNotFound = errdefs.ErrNotFound.WithMessage("page not found")
+	errFromImage    = errors.New("fromImage is required (import is not supported)")
+)
 
 // errTooLarge is a body over the cap.
 type errTooLarge struct{ limit int64 }

@@ -33,6 +33,9 @@ func New(b Backend, opt Options) http.Handler {
 	s.systemRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
+	s.imageRoutes()
+	s.containerRoutes()
+	s.execRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stripVersion(r)
 		w.Header().Set("Server", "skiff/"+opt.Version)

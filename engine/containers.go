@@ -2,10 +2,8 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +12,6 @@ import (
 	"path"
 	"regexp"
 	goruntime "runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,125 +42,6 @@ func (e *Engine) container(w http.ResponseWriter, r *http.Request) (*ctr, bool) 
 		return nil, false
 	}
 	return c, true
-}
-
-func (e *Engine) postContainersCreate(w http.ResponseWriter, r *http.Request) {
-	// The body is read whole (it is capped) to be decoded twice: the
-	// API types no longer hold the deprecated Config.MacAddress.
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		writeError(w, decodeError(err))
-		return
-	}
-	var req container.CreateRequest
-	var old struct{ MacAddress string }
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
-		writeError(w, decodeError(err))
-		return
-	}
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&old); err != nil {
-		writeError(w, decodeError(err))
-		return
-	}
-	x := createExtras{macAddress: old.MacAddress}
-	if p := r.URL.Query().Get("platform"); p != "" {
-		if x.platform, err = parsePlatform(p); err != nil {
-			writeError(w, errInvalid(err))
-			return
-		}
-	}
-	c, err := e.create(r.URL.Query().Get("name"), &req, x)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	warnings := []string{}
-	if modeOf(c.rec.HostConfig) == "host" && len(c.rec.HostConfig.PortBindings) > 0 {
-		warnings = append(warnings, "Published ports are discarded when using host network mode")
-	}
-	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.rec.ID, Warnings: warnings})
-}
-
-func (e *Engine) postContainerStart(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	if err := e.start(c); err != nil {
-		c.mu.Lock()
-		auto := c.rec.HostConfig.AutoRemove && !c.running()
-		c.mu.Unlock()
-		if auto && statusOf(err) != http.StatusNotModified {
-			if rerr := e.remove(c, true, true); rerr != nil {
-				e.log.Printf("auto-removing %s: %v", c.rec.ID, rerr)
-			}
-		}
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func timeoutParam(r *http.Request) (*int, error) {
-	v := r.URL.Query().Get("t")
-	if v == "" {
-		v = r.URL.Query().Get("timeout")
-	}
-	if v == "" {
-		return nil, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return nil, errInvalid(fmt.Errorf("invalid timeout %q", v))
-	}
-	return &n, nil
-}
-
-// containerAction answers a verb on one container: 204 when fn succeeds,
-// the error otherwise.
-func (e *Engine) containerAction(w http.ResponseWriter, r *http.Request, fn func(c *ctr) error) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	if err := fn(c); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (e *Engine) postContainerStop(w http.ResponseWriter, r *http.Request) {
-	e.containerAction(w, r, func(c *ctr) error {
-		t, err := timeoutParam(r)
-		if err != nil {
-			return err
-		}
-		return e.stop(c, r.URL.Query().Get("signal"), t)
-	})
-}
-
-func (e *Engine) postContainerRestart(w http.ResponseWriter, r *http.Request) {
-	e.containerAction(w, r, func(c *ctr) error {
-		t, err := timeoutParam(r)
-		if err != nil {
-			return err
-		}
-		if err := e.stop(c, r.URL.Query().Get("signal"), t); err != nil && statusOf(err) != http.StatusNotModified {
-			return err
-		}
-		return e.start(c)
-	})
-}
-
-func (e *Engine) postContainerKill(w http.ResponseWriter, r *http.Request) {
-	ref := r.PathValue("id")
-	if err := e.kill(ref, r.URL.Query().Get("signal")); err != nil {
-		// As Docker's router: every kill error names the container.
-		writeError(w, fmt.Errorf("cannot kill container: %s: %w", ref, err))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // kill sends sigName (SIGKILL when empty) to the container, checking the
@@ -200,28 +78,6 @@ func parseKillSignal(s string) (syscall.Signal, error) {
 		return 0, errInvalid(fmt.Errorf("the %s daemon does not support signal %d", goruntime.GOOS, sig))
 	}
 	return sig, nil
-}
-
-func (e *Engine) deleteContainer(w http.ResponseWriter, r *http.Request) {
-	e.containerAction(w, r, func(c *ctr) error {
-		return e.remove(c, boolParam(r, "force"), boolParam(r, "v"))
-	})
-}
-
-func (e *Engine) postContainersPrune(w http.ResponseWriter, _ *http.Request) {
-	report := container.PruneReport{ContainersDeleted: []string{}}
-	for _, c := range e.list() {
-		c.mu.Lock()
-		running := c.running()
-		c.mu.Unlock()
-		if running {
-			continue
-		}
-		if err := e.remove(c, false, false); err == nil {
-			report.ContainersDeleted = append(report.ContainersDeleted, c.rec.ID)
-		}
-	}
-	writeJSON(w, http.StatusOK, report)
 }
 
 func (e *Engine) postContainerWait(w http.ResponseWriter, r *http.Request) {
@@ -271,29 +127,6 @@ func (e *Engine) postContainerWait(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-func (e *Engine) postContainerResize(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	h, wd, ok := sizeParams(w, r)
-	if !ok {
-		return
-	}
-	c.mu.Lock()
-	running := c.running()
-	c.mu.Unlock()
-	if !running {
-		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
-		return
-	}
-	if err := runtime.Resize(c.runDir, h, wd); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
 }
 
 // postContainerAttach hijacks the connection and joins it to the
@@ -577,77 +410,6 @@ func statusText(c *ctr) string {
 	return "Created"
 }
 
-func (e *Engine) getContainersJSON(w http.ResponseWriter, r *http.Request) {
-	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
-	all := boolParam(r, "all")
-	limit := -1
-	if v := r.URL.Query().Get("limit"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			limit, all = n, true
-		}
-	}
-	ancestors := map[string]bool{}
-	for _, ref := range filters["ancestor"] {
-		if im, err := e.images.Lookup(ref); err == nil {
-			ancestors[im.ID] = true
-		}
-	}
-	var out []container.Summary
-	var created []time.Time
-	for _, c := range e.list() {
-		c.mu.Lock()
-		if c.removed {
-			c.mu.Unlock()
-			continue
-		}
-		if !all && !c.running() && len(filters["status"]) == 0 {
-			c.mu.Unlock()
-			continue
-		}
-		if !matchContainer(c, filters, ancestors) {
-			c.mu.Unlock()
-			continue
-		}
-		s := container.Summary{
-			ID:      c.rec.ID,
-			Names:   []string{c.rec.Name},
-			Image:   c.rec.ImageName,
-			ImageID: c.rec.Image,
-			Command: strings.Join(append([]string{c.rec.Path}, c.rec.Args...), " "),
-			Created: c.rec.Created.Unix(),
-			Ports:   portSummary(c),
-			Labels:  c.rec.Config.Labels,
-			State:   c.rec.State.Status,
-			Status:  statusText(c),
-			Mounts:  c.mountPoints(),
-			NetworkSettings: &container.NetworkSettingsSummary{
-				Networks: endpointsCopy(c),
-			},
-		}
-		s.HostConfig.NetworkMode = modeOf(c.rec.HostConfig)
-		created = append(created, c.rec.Created)
-		c.mu.Unlock()
-		out = append(out, s)
-	}
-	idx := make([]int, len(out))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return created[idx[a]].After(created[idx[b]]) })
-	sorted := make([]container.Summary, 0, len(out))
-	for _, i := range idx {
-		sorted = append(sorted, out[i])
-	}
-	if limit > 0 && len(sorted) > limit {
-		sorted = sorted[:limit]
-	}
-	writeJSON(w, http.StatusOK, sorted)
-}
-
 // matchContainer applies ps filters: every key must match, a key with
 // several values when any of them does, except labels, which must all
 // match. ancestors are the image IDs the ancestor filter resolved to. The
@@ -703,59 +465,6 @@ func formatTime(t time.Time) string {
 		return "0001-01-01T00:00:00Z"
 	}
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func (e *Engine) getContainerJSON(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	c.mu.Lock()
-	st := c.rec.State
-	resp := container.InspectResponse{
-		ID:      c.rec.ID,
-		Created: formatTime(c.rec.Created),
-		Path:    c.rec.Path,
-		Args:    c.rec.Args,
-		State: &container.State{
-			Status:     st.Status,
-			Running:    st.Status == container.StateRunning,
-			Paused:     st.Status == container.StatePaused,
-			Restarting: st.Status == container.StateRestarting,
-			OOMKilled:  st.OOMKilled,
-			Pid:        st.Pid,
-			ExitCode:   st.ExitCode,
-			Error:      st.Error,
-			StartedAt:  formatTime(st.StartedAt),
-			FinishedAt: formatTime(st.FinishedAt),
-		},
-		Image:          c.rec.Image,
-		ResolvConfPath: c.resolvConfPath(),
-		HostnamePath:   c.hostnamePath(),
-		HostsPath:      c.hostsPath(),
-		LogPath:        c.logPath(),
-		Name:           c.rec.Name,
-		RestartCount:   c.rec.RestartCount,
-		Driver:         c.rec.Driver,
-		Platform:       "linux",
-		HostConfig:     c.rec.HostConfig,
-		Mounts:         c.mountPoints(),
-		Config:         c.rec.Config,
-	}
-	ns := networkSettings(c)
-	c.mu.Unlock()
-	writeJSON(w, http.StatusOK, inspectResponse{InspectResponse: resp, NetworkSettings: ns})
-}
-
-// sizeParams reads a resize request's h and w, answering a bad one.
-func sizeParams(w http.ResponseWriter, r *http.Request) (uint16, uint16, bool) {
-	h, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
-	wd, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
-	if err1 != nil || err2 != nil {
-		writeError(w, errInvalid(errors.New("invalid height or width")))
-		return 0, 0, false
-	}
-	return uint16(h), uint16(wd), true
 }
 
 // hijack takes over the connection for a raw stream (attach, exec start)

@@ -47,8 +47,8 @@ type Engine struct {
 	opt     Options
 	images  *images.Store
 	volumes *volumes.Store
-	// cgroups applies resource limits; nil (with cgroupErr saying why)
-	// when this host offers none.
+	// cgroups applies resource limits; cgroups.None (with cgroupErr
+	// saying why) when this host offers none.
 	cgroups   cgroups.Manager
 	cgroupErr error
 	log       *log.Logger
@@ -118,6 +118,7 @@ func New(opt Options) (*Engine, error) {
 	e.cgroups, e.cgroupErr = cgroups.Detect(cgroups.Options{Rootless: opt.Paths.Rootless, UID: config.HostUID()})
 	if e.cgroupErr != nil {
 		e.log.Printf("no resource limits: %v", e.cgroupErr)
+		e.cgroups = cgroups.None(e.cgroupErr)
 	}
 	if err := e.initNetworks(); err != nil {
 		return nil, shut(fmt.Errorf("setting up networking: %w", err))

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -22,8 +21,6 @@ func errForbidden(err error) error {
 func errNoSuchContainer(ref string) error {
 	return errNotFound(fmt.Errorf("No such container: %s", ref))
 }
-
-var errPageNotFound = errNotFound(errors.New("page not found"))
 
 func statusOf(err error) int { return api.Status(err) }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -26,42 +27,6 @@ type execState struct {
 	// cgroupProcs are the container's cgroup.procs files, for the exec to join.
 	cgroupProcs []string
 	keys        []byte // the detach sequence
-}
-
-func (e *Engine) postContainerExec(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	var req container.ExecCreateRequest
-	if err := decodeJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	if len(req.Cmd) == 0 {
-		writeError(w, errInvalid(errors.New("No exec command specified")))
-		return
-	}
-	c.mu.Lock()
-	running := c.running()
-	c.mu.Unlock()
-	if !running {
-		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
-		return
-	}
-	keys, err := detachKeys(req.DetachKeys)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	x := &execState{id: newID(), c: c, cfg: req, keys: keys}
-	if e.cgroups != nil {
-		x.cgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
-	}
-	e.mu.Lock()
-	e.execs[x.id] = x
-	e.mu.Unlock()
-	writeJSON(w, http.StatusCreated, container.ExecCreateResponse{ID: x.id})
 }
 
 func (e *Engine) lookupExec(w http.ResponseWriter, r *http.Request) (*execState, bool) {
@@ -211,10 +176,40 @@ func pumpExec(w io.Writer, r io.Reader, tty bool) int {
 	}
 }
 
-func (e *Engine) getExecJSON(w http.ResponseWriter, r *http.Request) {
-	x, ok := e.lookupExec(w, r)
-	if !ok {
-		return
+// ExecCreate implements api.ExecService.
+func (e *Engine) ExecCreate(_ context.Context, ref string, req container.ExecCreateRequest) (container.ExecCreateResponse, error) {
+	c, err := e.lookup(ref)
+	if err != nil {
+		return container.ExecCreateResponse{}, err
+	}
+	if len(req.Cmd) == 0 {
+		return container.ExecCreateResponse{}, errInvalid(errors.New("No exec command specified"))
+	}
+	c.mu.Lock()
+	running := c.running()
+	c.mu.Unlock()
+	if !running {
+		return container.ExecCreateResponse{}, errConflict(fmt.Errorf("container %s is not running", c.rec.ID))
+	}
+	keys, err := detachKeys(req.DetachKeys)
+	if err != nil {
+		return container.ExecCreateResponse{}, err
+	}
+	x := &execState{id: newID(), c: c, cfg: req, keys: keys}
+	if e.cgroupErr == nil {
+		x.cgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
+	}
+	e.mu.Lock()
+	e.execs[x.id] = x
+	e.mu.Unlock()
+	return container.ExecCreateResponse{ID: x.id}, nil
+}
+
+// ExecInspect implements api.ExecService.
+func (e *Engine) ExecInspect(_ context.Context, id string) (container.ExecInspectResponse, error) {
+	x, err := e.execByID(id)
+	if err != nil {
+		return container.ExecInspectResponse{}, err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -224,7 +219,7 @@ func (e *Engine) getExecJSON(w http.ResponseWriter, r *http.Request) {
 		entry, args = x.cfg.Cmd[0], x.cfg.Cmd[1:]
 	}
 	priv := x.cfg.Privileged
-	writeJSON(w, http.StatusOK, container.ExecInspectResponse{
+	return container.ExecInspectResponse{
 		ID:          x.id,
 		Running:     x.running,
 		ExitCode:    x.exitCode,
@@ -237,21 +232,25 @@ func (e *Engine) getExecJSON(w http.ResponseWriter, r *http.Request) {
 		ProcessConfig: &container.ExecProcessConfig{
 			Tty: x.cfg.Tty, Entrypoint: entry, Arguments: nonNil(args), Privileged: &priv, User: x.cfg.User,
 		},
-	})
+	}, nil
 }
 
-func (e *Engine) postExecResize(w http.ResponseWriter, r *http.Request) {
-	x, ok := e.lookupExec(w, r)
+// ExecResize implements api.ExecService.
+func (e *Engine) ExecResize(_ context.Context, id string, h, w uint16) error {
+	x, err := e.execByID(id)
+	if err != nil {
+		return err
+	}
+	return runtime.ResizeExec(x.c.runDir, x.id, h, w)
+}
+
+// execByID finds an exec instance.
+func (e *Engine) execByID(id string) (*execState, error) {
+	e.mu.Lock()
+	x, ok := e.execs[id]
+	e.mu.Unlock()
 	if !ok {
-		return
+		return nil, errNotFound(fmt.Errorf("No such exec instance: %s", id))
 	}
-	h, wd, ok := sizeParams(w, r)
-	if !ok {
-		return
-	}
-	if err := runtime.ResizeExec(x.c.runDir, x.id, h, wd); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	return x, nil
 }

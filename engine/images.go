@@ -1,92 +1,38 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
+	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/image"
-	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/images"
 
 	"github.com/skiff-dev/skiff/opts"
 )
 
-// streamMessage is a jsonstream.Message with the legacy "error" field the
-// Docker CLI still reads.
-type streamMessage struct {
-	jsonstream.Message
-	ErrorText string `json:"error,omitempty"`
-}
-
-// jsonStream writes newline-delimited progress messages, flushing each.
-type jsonStream struct {
-	mu  sync.Mutex
-	w   http.ResponseWriter
-	enc *json.Encoder
-}
-
-func newJSONStream(w http.ResponseWriter) *jsonStream {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	return &jsonStream{w: w, enc: json.NewEncoder(w)}
-}
-
-func (s *jsonStream) send(m jsonstream.Message) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// A client that went away misses the progress; the pull goes on.
-	_ = s.enc.Encode(streamMessage{Message: m})
-	if f, ok := s.w.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *jsonStream) fail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_ = s.enc.Encode(streamMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()})
-}
-
-func (e *Engine) postImagesCreate(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	ref := q.Get("fromImage")
-	if ref == "" {
-		writeError(w, errInvalid(errors.New("fromImage is required (import is not supported)")))
-		return
-	}
-	if tag := q.Get("tag"); tag != "" {
-		if strings.HasPrefix(tag, "sha256:") {
-			ref += "@" + tag
-		} else {
-			ref += ":" + tag
-		}
-	}
+// ImagePull implements api.ImageService.
+func (e *Engine) ImagePull(ctx context.Context, ref, platform string, progress api.Progress) error {
 	if _, err := opts.NormalizeImage(ref); err != nil {
-		writeError(w, errInvalid(fmt.Errorf("invalid reference format: %w", err)))
-		return
+		return errInvalid(fmt.Errorf("invalid reference format: %w", err))
 	}
-	stream := newJSONStream(w)
-	_, err := e.images.Pull(r.Context(), ref, images.PullOptions{
+	_, err := e.images.Pull(ctx, ref, images.PullOptions{
 		Insecure: e.opt.Settings.InsecureRegistries,
-		Platform: q.Get("platform"),
-	}, stream.send)
-	if err != nil {
-		stream.fail(err)
-	}
+		Platform: platform,
+	}, images.Progress(progress))
+	return err
 }
 
-func (e *Engine) postImagesLoad(w http.ResponseWriter, r *http.Request) {
-	stream := newJSONStream(w)
-	if err := e.images.Load(r.Body, stream.send); err != nil {
-		stream.fail(err)
-	}
+// ImageLoad implements api.ImageService.
+func (e *Engine) ImageLoad(_ context.Context, archive io.Reader, progress api.Progress) error {
+	return e.images.Load(archive, images.Progress(progress))
 }
 
 func (e *Engine) usedImages() map[string]int {
@@ -99,25 +45,17 @@ func (e *Engine) usedImages() map[string]int {
 	return used
 }
 
-func (e *Engine) getImagesJSON(w http.ResponseWriter, r *http.Request) {
+// ImageList implements api.ImageService.
+func (e *Engine) ImageList(_ context.Context, filters opts.Filters) ([]image.Summary, error) {
 	list, err := e.images.List()
 	if err != nil {
-		writeError(w, err)
-		return
-	}
-	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
+		return nil, err
 	}
 	used := e.usedImages()
 	out := []image.Summary{}
 	for _, im := range list {
-		if v, ok := filters["dangling"]; ok {
-			dangling := len(im.RepoTags()) == 0
-			if (v[0] == "true" || v[0] == "1") != dangling {
-				continue
-			}
+		if dangling, ok := filters.Bool("dangling"); ok && dangling != (len(im.RepoTags()) == 0) {
+			continue
 		}
 		if refs, ok := filters["reference"]; ok && !matchesReference(im, refs) {
 			continue
@@ -138,7 +76,7 @@ func (e *Engine) getImagesJSON(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created > out[j].Created })
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func nonNil(s []string) []string {
@@ -162,11 +100,11 @@ func matchesReference(im *images.Image, patterns []string) bool {
 	return false
 }
 
-func (e *Engine) getImageJSON(w http.ResponseWriter, _ *http.Request, name string) {
+// ImageInspect implements api.ImageService.
+func (e *Engine) ImageInspect(_ context.Context, name string) (image.InspectResponse, error) {
 	im, err := e.images.Lookup(name)
 	if err != nil {
-		writeError(w, imageErr(name, err))
-		return
+		return image.InspectResponse{}, imageErr(name, err)
 	}
 	var cfg dockerspec.DockerOCIImageConfig
 	b, err := json.Marshal(im.Config.Config)
@@ -174,8 +112,7 @@ func (e *Engine) getImageJSON(w http.ResponseWriter, _ *http.Request, name strin
 		err = json.Unmarshal(b, &cfg)
 	}
 	if err != nil {
-		writeError(w, fmt.Errorf("image %s: reading its configuration: %w", name, err))
-		return
+		return image.InspectResponse{}, fmt.Errorf("image %s: reading its configuration: %w", name, err)
 	}
 	layers := make([]string, 0, len(im.Config.RootFS.DiffIDs))
 	for _, d := range im.Config.RootFS.DiffIDs {
@@ -195,7 +132,7 @@ func (e *Engine) getImageJSON(w http.ResponseWriter, _ *http.Request, name strin
 		Size:         im.Size,
 		RootFS:       image.RootFS{Type: "layers", Layers: layers},
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 func historyComment(im *images.Image) string {
@@ -212,11 +149,11 @@ func imageErr(name string, err error) error {
 	return err
 }
 
-func (e *Engine) getImageHistory(w http.ResponseWriter, _ *http.Request, name string) {
+// ImageHistory implements api.ImageService.
+func (e *Engine) ImageHistory(_ context.Context, name string) ([]image.HistoryResponseItem, error) {
 	im, err := e.images.Lookup(name)
 	if err != nil {
-		writeError(w, imageErr(name, err))
-		return
+		return nil, imageErr(name, err)
 	}
 	sizes := e.layerSizes(im)
 	out := []image.HistoryResponseItem{}
@@ -245,7 +182,7 @@ func (e *Engine) getImageHistory(w http.ResponseWriter, _ *http.Request, name st
 		out[0].ID = im.ID
 		out[0].Tags = im.RepoTags()
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // layerSizes are the image's layer sizes, bottom first.
@@ -262,41 +199,25 @@ func (e *Engine) layerSizes(im *images.Image) []int64 {
 	return sizes
 }
 
-func (e *Engine) postImageTag(w http.ResponseWriter, r *http.Request, name string) {
-	repo, tag := r.URL.Query().Get("repo"), r.URL.Query().Get("tag")
+// ImageTag implements api.ImageService.
+func (e *Engine) ImageTag(_ context.Context, name, repo, tag string) error {
 	if repo == "" {
-		writeError(w, errInvalid(errors.New("repository name must have at least one component")))
-		return
+		return errInvalid(errors.New("repository name must have at least one component"))
 	}
 	target := repo
 	if tag != "" {
 		target += ":" + tag
 	}
 	if _, err := opts.NormalizeImage(target); err != nil {
-		writeError(w, errInvalid(fmt.Errorf("invalid reference format: %w", err)))
-		return
+		return errInvalid(fmt.Errorf("invalid reference format: %w", err))
 	}
-	if err := e.images.Tag(name, target); err != nil {
-		writeError(w, imageErr(name, err))
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
+	return imageErr(name, e.images.Tag(name, target))
 }
 
-func (e *Engine) deleteImage(w http.ResponseWriter, r *http.Request, name string) {
-	force := boolParam(r, "force")
-	resp, err := e.removeImage(name, force)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-// removeImage is Docker's rmi: a name that is one of several only loses
-// that name; the last name (or an ID) deletes the image, unless a
-// container uses it.
-func (e *Engine) removeImage(name string, force bool) ([]image.DeleteResponse, error) {
+// ImageRemove implements api.ImageService. It is Docker's rmi: a name
+// that is one of several only loses that name; the last name (or an ID)
+// deletes the image, unless a container uses it.
+func (e *Engine) ImageRemove(_ context.Context, name string, force bool) ([]image.DeleteResponse, error) {
 	im, err := e.images.Lookup(name)
 	if err != nil {
 		return nil, imageErr(name, err)
@@ -349,20 +270,16 @@ func shortID(id string) string {
 	return id
 }
 
-func (e *Engine) postImagesPrune(w http.ResponseWriter, r *http.Request) {
-	filters, err := opts.ParseFilters(r.URL.Query().Get("filters"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
+// ImagesPrune implements api.ImageService: the unused dangling images,
+// or all unused ones with dangling=false.
+func (e *Engine) ImagesPrune(_ context.Context, filters opts.Filters) (image.PruneReport, error) {
 	danglingOnly := true
 	if v, ok := filters["dangling"]; ok && (v[0] == "false" || v[0] == "0") {
 		danglingOnly = false
 	}
 	list, err := e.images.List()
 	if err != nil {
-		writeError(w, err)
-		return
+		return image.PruneReport{}, err
 	}
 	used := e.usedImages()
 	report := image.PruneReport{ImagesDeleted: []image.DeleteResponse{}}
@@ -379,5 +296,5 @@ func (e *Engine) postImagesPrune(w http.ResponseWriter, r *http.Request) {
 		report.ImagesDeleted = append(report.ImagesDeleted, image.DeleteResponse{Deleted: im.ID})
 		report.SpaceReclaimed += uint64(im.Size)
 	}
-	writeJSON(w, http.StatusOK, report)
+	return report, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path"
 	"regexp"
@@ -477,7 +476,7 @@ func (e *Engine) startLocked(c *ctr) error {
 		},
 	}
 	spec.Mounts = append(spec.Mounts, userMounts...)
-	if e.cgroups != nil {
+	if e.cgroupErr == nil {
 		spec.CgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
 	}
 	if err := e.setSeccomp(&spec, c.rec.HostConfig.SecurityOpt); err != nil {
@@ -579,7 +578,7 @@ func (e *Engine) exited(c *ctr) {
 	}
 	c.mu.Unlock()
 	e.unmountRootfs(c)
-	if e.cgroups != nil {
+	if e.cgroupErr == nil {
 		c.mu.Lock()
 		cg := c.rec.Cgroup
 		c.mu.Unlock()
@@ -709,7 +708,7 @@ func (e *Engine) killLeftovers(c *ctr) {
 			e.log.Printf("container %s: %v", id, err)
 		}
 	}
-	if e.cgroups == nil || cg == "" {
+	if e.cgroupErr != nil || cg == "" {
 		return
 	}
 	for end := time.Now().Add(10 * time.Second); ; {
@@ -760,7 +759,7 @@ func (e *Engine) signal(c *ctr, sig syscall.Signal) error {
 	if !c.running() {
 		return errConflict(fmt.Errorf("container %s is not running", c.rec.ID))
 	}
-	if c.rec.State.Status == container.StatePaused && e.cgroups != nil {
+	if c.rec.State.Status == container.StatePaused && e.cgroupErr == nil {
 		// A frozen process gets no signal: thaw it first, as Docker does.
 		if err := e.cgroups.Thaw(c.rec.Cgroup); err == nil {
 			c.rec.State.Status = container.StateRunning
@@ -946,18 +945,6 @@ func (e *Engine) volumesInUse() map[string][]string {
 		c.mu.Unlock()
 	}
 	return out
-}
-
-func (e *Engine) postContainerRename(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	if err := e.rename(c, r.URL.Query().Get("name")); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // rename gives the container a new name.

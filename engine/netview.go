@@ -5,42 +5,13 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/netslirp"
 )
 
-// inspectResponse is a container's inspect answer with Docker API 1.41's
-// NetworkSettings, which still has the first network's address at the top
-// (`inspect -f '{{.NetworkSettings.IPAddress}}'`).
-type inspectResponse struct {
-	container.InspectResponse
-	NetworkSettings *inspectNetworkSettings
-}
-
-// inspectNetworkSettings is API 1.41's NetworkSettings.
-type inspectNetworkSettings struct {
-	Bridge                 string
-	SandboxID              string
-	SandboxKey             string
-	HairpinMode            bool
-	LinkLocalIPv6Address   string
-	LinkLocalIPv6PrefixLen int
-	Ports                  network.PortMap
-	SecondaryIPAddresses   []string
-	SecondaryIPv6Addresses []string
-	EndpointID             string
-	Gateway                string
-	GlobalIPv6Address      string
-	GlobalIPv6PrefixLen    int
-	IPAddress              string
-	IPPrefixLen            int
-	IPv6Gateway            string
-	MacAddress             string
-	Networks               map[string]*network.EndpointSettings
-}
-
 // networkSettings is inspect's NetworkSettings. The caller holds c.mu.
-func networkSettings(c *ctr) *inspectNetworkSettings {
-	ns := &inspectNetworkSettings{Ports: network.PortMap{}, Networks: endpointsCopy(c)}
+func networkSettings(c *ctr) *api.NetworkSettings {
+	ns := &api.NetworkSettings{Ports: network.PortMap{}, Networks: endpointsCopy(c)}
 	if c.rec.Net != nil && c.running() {
 		ns.SandboxKey = c.rec.Net.SandboxKey
 		ns.SandboxID = c.rec.ID

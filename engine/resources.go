@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -65,7 +64,7 @@ func (e *Engine) checkResources(hc *container.HostConfig) error {
 	if !r.Limited() {
 		return nil
 	}
-	if e.cgroups == nil {
+	if e.cgroupErr != nil {
 		return errInvalid(fmt.Errorf("resource limits are not available: %w", e.cgroupErr))
 	}
 	return nil
@@ -73,7 +72,7 @@ func (e *Engine) checkResources(hc *container.HostConfig) error {
 
 // createCgroup makes the container's cgroup with its limits.
 func (e *Engine) createCgroup(c *ctr) error {
-	if e.cgroups == nil {
+	if e.cgroupErr != nil {
 		return nil
 	}
 	r, err := resourcesOf(c.rec.HostConfig.Resources)
@@ -103,7 +102,7 @@ func (e *Engine) unmountRootfs(c *ctr) {
 }
 
 func (e *Engine) destroyCgroup(c *ctr) {
-	if e.cgroups == nil {
+	if e.cgroupErr != nil {
 		return
 	}
 	c.mu.Lock()
@@ -117,101 +116,6 @@ func (e *Engine) destroyCgroup(c *ctr) {
 			e.log.Printf("removing cgroup %s: %v", name, err)
 		}
 	}()
-}
-
-func (e *Engine) postContainerPause(w http.ResponseWriter, r *http.Request) {
-	e.pauseOrUnpause(w, r, true)
-}
-
-func (e *Engine) postContainerUnpause(w http.ResponseWriter, r *http.Request) {
-	e.pauseOrUnpause(w, r, false)
-}
-
-func (e *Engine) pauseOrUnpause(w http.ResponseWriter, r *http.Request, pause bool) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := c.rec.State.Status
-	switch {
-	case pause && st == container.StatePaused:
-		writeError(w, errConflict(fmt.Errorf("container %s is already paused", c.rec.ID)))
-		return
-	case pause && st != container.StateRunning:
-		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
-		return
-	case !pause && st != container.StatePaused:
-		writeError(w, errConflict(fmt.Errorf("container %s is not paused", c.rec.ID)))
-		return
-	}
-	if e.cgroups == nil || len(e.cgroups.ProcsFiles(c.rec.Cgroup)) == 0 {
-		writeError(w, errConflict(errors.New("pause needs the freezer cgroup controller, which is not delegated to skiff (hint: as root, run skiff system cgroup-setup --user USER)")))
-		return
-	}
-	var err error
-	if pause {
-		err = e.cgroups.Freeze(c.rec.Cgroup)
-	} else {
-		err = e.cgroups.Thaw(c.rec.Cgroup)
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if pause {
-		c.rec.State.Status = container.StatePaused
-	} else {
-		c.rec.State.Status = container.StateRunning
-	}
-	e.persist(c)
-	c.notify()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (e *Engine) postContainerUpdate(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	var req container.UpdateConfig
-	if err := decodeJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	c.mu.Lock()
-	hc := *c.rec.HostConfig
-	c.mu.Unlock()
-	mergeResources(&hc.Resources, req.Resources)
-	if req.RestartPolicy.Name != "" {
-		hc.RestartPolicy = req.RestartPolicy
-	}
-	if err := validateHostConfig(&hc); err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
-	if err := e.checkResources(&hc); err != nil {
-		writeError(w, err)
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running() || c.rec.State.Status == container.StatePaused {
-		res, _ := resourcesOf(hc.Resources)
-		if err := e.cgroups.Update(c.rec.Cgroup, res); err != nil {
-			writeError(w, errInvalid(fmt.Errorf("Cannot update container %s: %w", c.rec.ID, err)))
-			return
-		}
-	}
-	c.rec.HostConfig = &hc
-	// The new limits are in force (and kept in memory): say that they
-	// would not survive an engine restart.
-	if err := c.save(); err != nil {
-		writeError(w, fmt.Errorf("Cannot update container %s: saving its configuration: %w", c.rec.ID, err))
-		return
-	}
-	writeJSON(w, http.StatusOK, container.UpdateResponse{Warnings: []string{}})
 }
 
 // mergeResources applies the non-zero fields of an update, as Docker does.

@@ -46,7 +46,7 @@ func (e *Engine) sample(c *ctr) container.StatsResponse {
 	}
 	c.mu.Unlock()
 	s := container.StatsResponse{ID: id, Name: name, OSType: "linux", Read: time.Now().UTC()}
-	if !running || e.cgroups == nil {
+	if !running || e.cgroupErr != nil {
 		return s
 	}
 	st, err := e.cgroups.Stats(cg)

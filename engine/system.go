@@ -100,7 +100,7 @@ func (e *Engine) Info(context.Context) system.Info {
 			Log:     []string{"awslogs", "fluentd", "json-file", "local", "none", "syslog"},
 		},
 	}
-	if e.cgroups != nil {
+	if e.cgroupErr == nil {
 		a := e.cgroups.Available()
 		info.MemoryLimit, info.SwapLimit = a.Memory, a.MemorySwap
 		info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUShares, info.CPUSet = a.CPU, a.CPU, a.CPU, a.Cpuset
