@@ -98,6 +98,15 @@ type ContainerService interface {
 	ContainerUpdate(ctx context.Context, ref string, req container.UpdateConfig) (container.UpdateResponse, error)
 	ContainerTop(ctx context.Context, ref, psArgs string) (container.TopResponse, error)
 	ContainerResize(ctx context.Context, ref string, h, w uint16) error
+	// ContainerWait checks the request and returns the wait itself, which
+	// blocks until the condition holds ("" is not-running) or ctx ends.
+	ContainerWait(ctx context.Context, ref string, cond container.WaitCondition) (func(context.Context) (container.WaitResponse, error), error)
+	// ContainerStats sends the container's usage (container.StatsResponse
+	// values): once, or with stream every second until ctx ends or send
+	// fails. oneShot skips the earlier sample CPU percentages need.
+	ContainerStats(ctx context.Context, ref string, stream, oneShot bool, send func(any) error) error
+	// ContainerLogs opens the container's log.
+	ContainerLogs(ctx context.Context, ref string, o LogsOptions) (Logs, error)
 }
 
 // ExecService runs processes in running containers.

@@ -104,6 +104,31 @@ func (s *server) containerRoutes() {
 		WriteJSON(w, http.StatusOK, top)
 		return nil
 	})
+	s.handle("POST /containers/{id}/wait", func(w http.ResponseWriter, r *http.Request) error {
+		wait, err := s.b.ContainerWait(r.Context(), r.PathValue("id"), container.WaitCondition(r.URL.Query().Get("condition")))
+		if err != nil {
+			return err
+		}
+		// The header goes at once: clients wait for it before they start
+		// the container.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		resp, err := wait(r.Context())
+		if err != nil {
+			return nil // the client went away
+		}
+		_ = json.NewEncoder(w).Encode(resp) // a client gone away needs no answer
+		return nil
+	})
+	s.handle("GET /containers/{id}/stats", func(w http.ResponseWriter, r *http.Request) error {
+		q := r.URL.Query()
+		stream := q.Get("stream") != "false" && q.Get("stream") != "0"
+		stats := newJSONStream(w)
+		return stats.finish(s.b.ContainerStats(r.Context(), r.PathValue("id"), stream, boolParam(r, "one-shot"), stats.sendValue))
+	})
 	s.handle("POST /containers/{id}/resize", func(w http.ResponseWriter, r *http.Request) error {
 		h, wd, err := sizeParams(r)
 		if err != nil {

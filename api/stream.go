@@ -64,3 +64,17 @@ func (s *jsonStream) finish(err error) error {
 	_ = s.enc.Encode(streamMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()})
 	return nil
 }
+
+// sendValue writes one JSON value of a stream (stats) and flushes it.
+func (s *jsonStream) sendValue(v any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.start()
+	if err := s.enc.Encode(v); err != nil {
+		return err
+	}
+	if f, ok := s.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}

@@ -21,8 +21,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/sys/signal"
 	"github.com/moby/term"
-	"github.com/skiff-dev/skiff/api"
-	"github.com/skiff-dev/skiff/logs"
 	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/runtime"
 )
@@ -78,55 +76,6 @@ func parseKillSignal(s string) (syscall.Signal, error) {
 		return 0, errInvalid(fmt.Errorf("the %s daemon does not support signal %d", goruntime.GOOS, sig))
 	}
 	return sig, nil
-}
-
-func (e *Engine) postContainerWait(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	cond := container.WaitCondition(r.URL.Query().Get("condition"))
-	switch cond {
-	case "", container.WaitConditionNotRunning, container.WaitConditionNextExit, container.WaitConditionRemoved:
-	default:
-		writeError(w, errInvalid(fmt.Errorf("invalid condition: %q", cond)))
-		return
-	}
-	c.mu.Lock()
-	exits := c.exits
-	c.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	for {
-		c.mu.Lock()
-		done := false
-		switch cond {
-		case container.WaitConditionNextExit:
-			done = c.exits > exits || c.removed
-		case container.WaitConditionRemoved:
-			done = c.removed
-		default:
-			done = !c.running() && !c.starting
-		}
-		resp := container.WaitResponse{StatusCode: int64(c.rec.State.ExitCode)}
-		if c.rec.State.Error != "" {
-			resp.Error = &container.WaitExitError{Message: c.rec.State.Error}
-		}
-		ch := c.changed
-		c.mu.Unlock()
-		if done {
-			encode(w, resp)
-			return
-		}
-		select {
-		case <-ch:
-		case <-r.Context().Done():
-			return
-		}
-	}
 }
 
 // postContainerAttach hijacks the connection and joins it to the
@@ -256,137 +205,6 @@ func copyFrames(w io.Writer, r io.Reader, tty bool) error {
 			return err
 		}
 	}
-}
-
-func (e *Engine) getContainerLogs(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	stdout, stderr := boolParam(r, "stdout"), boolParam(r, "stderr")
-	if !stdout && !stderr {
-		writeError(w, errInvalid(errors.New("You must choose at least one stream")))
-		return
-	}
-	tail := -1
-	if v := q.Get("tail"); v != "" && v != "all" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			writeError(w, errInvalid(fmt.Errorf("invalid tail %q", v)))
-			return
-		}
-		tail = n
-	}
-	since, err := parseTime(q.Get("since"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
-	until, err := parseTime(q.Get("until"))
-	if err != nil {
-		writeError(w, errInvalid(err))
-		return
-	}
-	c.mu.Lock()
-	tty := c.rec.Config.Tty
-	lc := c.rec.HostConfig.LogConfig
-	c.mu.Unlock()
-	logPath, err := logs.ReadPath(lc.Type, lc.Config, c.dir, c.rec.ID)
-	if err != nil {
-		writeError(w, api.NotImplemented(err))
-		return
-	}
-	ctype := "application/vnd.docker.raw-stream"
-	if !tty {
-		ctype = "application/vnd.docker.multiplexed-stream"
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.WriteHeader(http.StatusOK)
-	timestamps, details := boolParam(r, "timestamps"), boolParam(r, "details")
-	clientGone := false
-	send := func(ents []logs.Entry) error {
-		for _, ent := range ents {
-			if (ent.Stream == "stdout" && !stdout) || (ent.Stream == "stderr" && !stderr) {
-				continue
-			}
-			line := ent.Log
-			if details {
-				line = logs.Details(ent.Attrs) + line
-			}
-			if timestamps {
-				line = ent.Time.Format(logs.TimestampFormat) + " " + line
-			}
-			if err := writeFrame(w, ent.Stream, []byte(line), tty); err != nil {
-				clientGone = true
-				return err
-			}
-		}
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		return nil
-	}
-	// A follow ends once the container has stopped and its log is read.
-	stopped := make(chan struct{})
-	follow := boolParam(r, "follow")
-	if follow {
-		go func() {
-			defer close(stopped)
-			for {
-				c.mu.Lock()
-				running, ch := c.running() || c.starting, c.changed
-				c.mu.Unlock()
-				if !running {
-					return
-				}
-				select {
-				case <-ch:
-				case <-r.Context().Done():
-					return
-				}
-			}
-		}()
-	}
-	err = logs.ReadLogs(r.Context(), logPath, logs.ReadOptions{Since: since, Until: until, Tail: tail, Follow: follow, Done: stopped}, send)
-	if err != nil && !clientGone && r.Context().Err() == nil {
-		// The status went out with the first line: as Docker, the error
-		// ends the stream, on stderr.
-		_ = writeFrame(w, "stderr", []byte("Error grabbing logs: "+err.Error()+"\n"), tty)
-	}
-}
-
-// writeFrame writes one piece of output: raw for a tty, else in Docker's
-// multiplexed stream.
-func writeFrame(w io.Writer, stream string, p []byte, tty bool) error {
-	if !tty {
-		id := byte(1)
-		if stream == "stderr" {
-			id = 2
-		}
-		p = runtime.Frame(id, p)
-	}
-	_, err := w.Write(p)
-	return err
-}
-
-// parseTime reads Docker's since/until values: Unix seconds with an
-// optional fraction.
-func parseTime(v string) (time.Time, error) {
-	if v == "" || v == "0" {
-		return time.Time{}, nil
-	}
-	sec, frac, _ := strings.Cut(v, ".")
-	s, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid time %q", v)
-	}
-	var ns int64
-	if frac != "" {
-		frac = (frac + "000000000")[:9]
-		ns, _ = strconv.ParseInt(frac, 10, 64)
-	}
-	return time.Unix(s, ns), nil
 }
 
 // statusText is the STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago".

@@ -13,6 +13,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/skiff-dev/skiff/api"
+	"github.com/skiff-dev/skiff/logs"
 	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/runtime"
 )
@@ -384,4 +385,109 @@ func (e *Engine) ContainerTop(_ context.Context, ref, psArgs string) (container.
 		resp.Processes = append(resp.Processes, f)
 	}
 	return resp, nil
+}
+
+// ContainerWait implements api.ContainerService.
+func (e *Engine) ContainerWait(_ context.Context, ref string, cond container.WaitCondition) (func(context.Context) (container.WaitResponse, error), error) {
+	c, err := e.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	switch cond {
+	case "", container.WaitConditionNotRunning, container.WaitConditionNextExit, container.WaitConditionRemoved:
+	default:
+		return nil, errInvalid(fmt.Errorf("invalid condition: %q", cond))
+	}
+	c.mu.Lock()
+	exits := c.exits
+	c.mu.Unlock()
+	return func(ctx context.Context) (container.WaitResponse, error) {
+		for {
+			c.mu.Lock()
+			done := false
+			switch cond {
+			case container.WaitConditionNextExit:
+				done = c.exits > exits || c.removed
+			case container.WaitConditionRemoved:
+				done = c.removed
+			default:
+				done = !c.running() && !c.starting
+			}
+			resp := container.WaitResponse{StatusCode: int64(c.rec.State.ExitCode)}
+			if c.rec.State.Error != "" {
+				resp.Error = &container.WaitExitError{Message: c.rec.State.Error}
+			}
+			ch := c.changed
+			c.mu.Unlock()
+			if done {
+				return resp, nil
+			}
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return container.WaitResponse{}, ctx.Err()
+			}
+		}
+	}, nil
+}
+
+// ContainerLogs implements api.ContainerService.
+func (e *Engine) ContainerLogs(_ context.Context, ref string, o api.LogsOptions) (api.Logs, error) {
+	c, err := e.lookup(ref)
+	if err != nil {
+		return api.Logs{}, err
+	}
+	if !o.Stdout && !o.Stderr {
+		return api.Logs{}, errInvalid(errors.New("You must choose at least one stream"))
+	}
+	c.mu.Lock()
+	tty := c.rec.Config.Tty
+	lc := c.rec.HostConfig.LogConfig
+	c.mu.Unlock()
+	logPath, err := logs.ReadPath(lc.Type, lc.Config, c.dir, c.rec.ID)
+	if err != nil {
+		return api.Logs{}, api.NotImplemented(err)
+	}
+	read := func(ctx context.Context, send func(stream string, line []byte) error) error {
+		deliver := func(ents []logs.Entry) error {
+			for _, ent := range ents {
+				if (ent.Stream == "stdout" && !o.Stdout) || (ent.Stream == "stderr" && !o.Stderr) {
+					continue
+				}
+				line := ent.Log
+				if o.Details {
+					line = logs.Details(ent.Attrs) + line
+				}
+				if o.Timestamps {
+					line = ent.Time.Format(logs.TimestampFormat) + " " + line
+				}
+				if err := send(ent.Stream, []byte(line)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		// A follow ends once the container has stopped and its log is read.
+		stopped := make(chan struct{})
+		if o.Follow {
+			go func() {
+				defer close(stopped)
+				for {
+					c.mu.Lock()
+					running, ch := c.running() || c.starting, c.changed
+					c.mu.Unlock()
+					if !running {
+						return
+					}
+					select {
+					case <-ch:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+		}
+		return logs.ReadLogs(ctx, logPath, logs.ReadOptions{Since: o.Since, Until: o.Until, Tail: o.Tail, Follow: o.Follow, Done: stopped}, deliver)
+	}
+	return api.Logs{TTY: tty, Read: read}, nil
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -28,7 +27,3 @@ func statusOf(err error) int { return api.Status(err) }
 func writeError(w http.ResponseWriter, err error) { api.WriteError(w, err) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { api.WriteJSON(w, status, v) }
-
-// encode writes v as JSON to a response whose header is sent. It fails
-// only when the client went away, and then there is no one to answer.
-func encode(w http.ResponseWriter, v any) { _ = json.NewEncoder(w).Encode(v) }

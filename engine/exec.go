@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/skiff-dev/skiff/internal/stdframe"
 	"github.com/skiff-dev/skiff/runtime"
 )
 
@@ -116,7 +117,7 @@ func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		x.finish(startCode(err))
 		msg := fmt.Sprintf("OCI runtime exec failed: exec failed: unable to start container process: %v: unknown\r\n", err)
-		_ = writeFrame(conn, "stderr", []byte(msg), spec.Tty) // the client's last word; a gone one needs none
+		_ = stdframe.Write(conn, "stderr", []byte(msg), spec.Tty) // the client's last word; a gone one needs none
 		return
 	}
 	defer ec.Conn.Close()

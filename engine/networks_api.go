@@ -362,7 +362,7 @@ func parseUntil(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
-	return parseTime(v)
+	return opts.ParseUnixTime(v)
 }
 
 // addressableName refuses a network name that no Docker client can name

@@ -15,10 +15,7 @@ func (e *Engine) routes() http.Handler {
 // legacyRoutes are the routes still answered by the engine's handlers.
 func (e *Engine) legacyRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /containers/{id}/wait", e.postContainerWait)
 	mux.HandleFunc("POST /containers/{id}/attach", e.postContainerAttach)
-	mux.HandleFunc("GET /containers/{id}/logs", e.getContainerLogs)
-	mux.HandleFunc("GET /containers/{id}/stats", e.getContainerStats)
 	mux.HandleFunc("POST /exec/{id}/start", e.postExecStart)
 
 	return mux

@@ -2,8 +2,7 @@ package engine
 
 import (
 	"bufio"
-	"encoding/json"
-	"net/http"
+	"context"
 	"os"
 	goruntime "runtime"
 	"strconv"
@@ -87,18 +86,14 @@ func hostMemory() uint64 {
 	return 0
 }
 
-// getContainerStats streams a sample a second (with the previous one as
-// pre-sample), or one sample with stream=false.
-func (e *Engine) getContainerStats(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
+// ContainerStats implements api.ContainerService: one sample (with the
+// previous one a second before, for CPU percentages, unless oneShot),
+// or with stream one a second until ctx ends or send fails.
+func (e *Engine) ContainerStats(ctx context.Context, ref string, stream, oneShot bool, send func(any) error) error {
+	c, err := e.lookup(ref)
+	if err != nil {
+		return err
 	}
-	stream := r.URL.Query().Get("stream") != "false" && r.URL.Query().Get("stream") != "0"
-	oneShot := boolParam(r, "one-shot")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
 	prev := e.sample(c)
 	if !stream && !oneShot {
 		time.Sleep(time.Second) // a CPU percentage needs two samples
@@ -108,19 +103,13 @@ func (e *Engine) getContainerStats(w http.ResponseWriter, r *http.Request) {
 		if !oneShot {
 			cur.PreRead, cur.PreCPUStats = prev.Read, prev.CPUStats
 		}
-		if err := enc.Encode(cur); err != nil {
-			return
-		}
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		if !stream {
-			return
+		if err := send(cur); err != nil || !stream {
+			return nil // a client gone away needs no answer
 		}
 		prev = cur
 		select {
-		case <-r.Context().Done():
-			return
+		case <-ctx.Done():
+			return nil
 		case <-time.After(time.Second):
 		}
 	}

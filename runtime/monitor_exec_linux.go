@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/skiff-dev/skiff/internal/stdframe"
 	"github.com/skiff-dev/skiff/runtime/nsenter"
 	"golang.org/x/sys/unix"
 )
@@ -44,7 +45,7 @@ func (m *monitor) exec(conn net.Conn, br *bufio.Reader, spec *ExecSpec) {
 	_ = json.NewEncoder(conn).Encode(readyMsg{Pid: pid})
 	var wmu sync.Mutex
 	send := func(id byte, p []byte) {
-		f := Frame(id, p)
+		f := stdframe.Frame(id, p)
 		wmu.Lock()
 		_, _ = conn.Write(f)
 		wmu.Unlock()

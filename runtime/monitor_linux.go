@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/skiff-dev/skiff/internal/stdframe"
 	"github.com/skiff-dev/skiff/logs"
 	"golang.org/x/sys/unix"
 )
@@ -330,18 +330,8 @@ func (m *monitor) pump(name string, id byte, r *os.File) {
 	}
 }
 
-// Frame is p in Docker's multiplexed-stream framing: the stream id, three
-// zero bytes, the big-endian length, the payload.
-func Frame(id byte, p []byte) []byte {
-	f := make([]byte, 8+len(p))
-	f[0] = id
-	binary.BigEndian.PutUint32(f[4:], uint32(len(p)))
-	copy(f[8:], p)
-	return f
-}
-
 func (m *monitor) broadcast(id byte, p []byte) {
-	frame := Frame(id, p)
+	frame := stdframe.Frame(id, p)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	kept := m.clients[:0]
