@@ -107,6 +107,10 @@ type ContainerService interface {
 	ContainerStats(ctx context.Context, ref string, stream, oneShot bool, send func(any) error) error
 	// ContainerLogs opens the container's log.
 	ContainerLogs(ctx context.Context, ref string, o LogsOptions) (Logs, error)
+	// ContainerAttach joins the client to the container's streams (before
+	// start, once it starts). It checks the request, then calls upgrade;
+	// an error after that is marked Upgraded.
+	ContainerAttach(ctx context.Context, ref string, o AttachOptions, upgrade Upgrade) error
 }
 
 // ExecService runs processes in running containers.
@@ -114,4 +118,7 @@ type ExecService interface {
 	ExecCreate(ctx context.Context, container string, req container.ExecCreateRequest) (container.ExecCreateResponse, error)
 	ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error)
 	ExecResize(ctx context.Context, id string, h, w uint16) error
+	// ExecStart runs the exec: detached when upgrade is nil, else with
+	// its streams on the upgraded connection (as ContainerAttach).
+	ExecStart(ctx context.Context, id string, upgrade Upgrade) error
 }

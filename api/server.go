@@ -13,8 +13,6 @@ type Options struct {
 	Version string
 	// APIVersion is the Docker Engine API version spoken.
 	APIVersion string
-	// Legacy answers the routes not served here yet; nil is none.
-	Legacy *http.ServeMux
 }
 
 // handler is one route: it answers, or returns the error to answer with.
@@ -37,25 +35,22 @@ func New(b Backend, opt Options) http.Handler {
 	s.containerRoutes()
 	s.execRoutes()
 	s.logRoutes()
+	s.streamRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stripVersion(r)
 		w.Header().Set("Server", "skiff/"+opt.Version)
 		w.Header().Set("Api-Version", opt.APIVersion)
 		w.Header().Set("Ostype", "linux")
-		mux := s.mux
-		if _, pattern := mux.Handler(r); pattern == "" && opt.Legacy != nil {
-			mux = opt.Legacy
-		}
 		// As Docker: an unknown path or method is a 404 with a JSON
 		// message.
-		if _, pattern := mux.Handler(r); pattern == "" {
+		if _, pattern := s.mux.Handler(r); pattern == "" {
 			WriteError(w, errPageNotFound)
 			return
 		}
 		if !uploadRoute(r) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 		}
-		mux.ServeHTTP(w, r)
+		s.mux.ServeHTTP(w, r)
 	})
 }
 

@@ -1,18 +1,15 @@
 package engine
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"path"
 	"regexp"
 	goruntime "runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,26 +18,12 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/sys/signal"
 	"github.com/moby/term"
+	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/runtime"
 )
 
-func boolParam(r *http.Request, name string) bool {
-	v := r.URL.Query().Get(name)
-	b, err := strconv.ParseBool(v)
-	return err == nil && b
-}
-
 func pathMatch(pattern, s string) (bool, error) { return path.Match(pattern, s) }
-
-func (e *Engine) container(w http.ResponseWriter, r *http.Request) (*ctr, bool) {
-	c, err := e.lookup(r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return nil, false
-	}
-	return c, true
-}
 
 // kill sends sigName (SIGKILL when empty) to the container, checking the
 // signal first as Docker does.
@@ -78,38 +61,36 @@ func parseKillSignal(s string) (syscall.Signal, error) {
 	return sig, nil
 }
 
-// postContainerAttach hijacks the connection and joins it to the
-// container's streams; before start, it waits for the container to start.
-func (e *Engine) postContainerAttach(w http.ResponseWriter, r *http.Request) {
-	c, ok := e.container(w, r)
-	if !ok {
-		return
-	}
-	stdin, stdout, stderr := boolParam(r, "stdin"), boolParam(r, "stdout"), boolParam(r, "stderr")
-	keys, err := detachKeys(r.URL.Query().Get("detachKeys"))
+// ContainerAttach implements api.ContainerService.
+func (e *Engine) ContainerAttach(ctx context.Context, ref string, o api.AttachOptions, upgrade api.Upgrade) error {
+	c, err := e.lookup(ref)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
+	}
+	keys, err := detachKeys(o.DetachKeys)
+	if err != nil {
+		return err
 	}
 	c.mu.Lock()
 	tty := c.rec.Config.Tty
 	c.mu.Unlock()
-	conn, buf, err := hijack(w, r, tty)
+	conn, in, err := upgrade(tty)
 	if err != nil {
-		return
+		return err
 	}
 	defer conn.Close()
-	mconn, mr, err := e.attachMonitor(r.Context(), c, stdin, stdout, stderr)
+	mconn, mr, err := e.attachMonitor(ctx, c, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
-		return
+		return api.Upgraded(err)
 	}
 	defer mconn.Close()
-	if stdin {
-		go forwardStdin(conn, buf.Reader, keys, mconn)
+	if o.Stdin {
+		go forwardStdin(conn, in, keys, mconn)
 	}
 	// The stream ends when either side goes: the client sees that, and
 	// there is no one else to tell.
 	_ = copyFrames(conn, mr, tty)
+	return nil
 }
 
 // detachKeys parses a detach sequence ("ctrl-p,ctrl-q" when empty).
@@ -283,30 +264,4 @@ func formatTime(t time.Time) string {
 		return "0001-01-01T00:00:00Z"
 	}
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// hijack takes over the connection for a raw stream (attach, exec start)
-// and answers as Docker does: 101 UPGRADED when the client asked to
-// upgrade, with the raw stream for a tty and the multiplexed one without.
-func hijack(w http.ResponseWriter, r *http.Request, tty bool) (net.Conn, *bufio.ReadWriter, error) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		err := errors.New("connection cannot be hijacked")
-		writeError(w, err)
-		return nil, nil, err
-	}
-	conn, buf, err := hj.Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	ctype := "application/vnd.docker.raw-stream"
-	if !tty {
-		ctype = "application/vnd.docker.multiplexed-stream"
-	}
-	if r.Header.Get("Upgrade") != "" {
-		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", ctype)
-	} else {
-		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", ctype)
-	}
-	return conn, buf, nil
 }

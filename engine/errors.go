@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"net/http"
 
 	"github.com/skiff-dev/skiff/api"
 )
@@ -22,8 +21,3 @@ func errNoSuchContainer(ref string) error {
 }
 
 func statusOf(err error) int { return api.Status(err) }
-
-// writeError and writeJSON answer the routes not yet in the api layer.
-func writeError(w http.ResponseWriter, err error) { api.WriteError(w, err) }
-
-func writeJSON(w http.ResponseWriter, status int, v any) { api.WriteJSON(w, status, v) }

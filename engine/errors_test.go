@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/images"
 )
 
@@ -69,7 +70,7 @@ func TestWriteError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			writeError(rec, tt.err)
+			api.WriteError(rec, tt.err)
 			if rec.Code != tt.wantStatus {
 				t.Errorf("status = %d, want %d", rec.Code, tt.wantStatus)
 			}
@@ -95,7 +96,7 @@ func TestWriteError(t *testing.T) {
 
 func TestWriteJSON(t *testing.T) {
 	rec := httptest.NewRecorder()
-	writeJSON(rec, http.StatusCreated, map[string]any{"Id": "abc", "Warnings": []string{}})
+	api.WriteJSON(rec, http.StatusCreated, map[string]any{"Id": "abc", "Warnings": []string{}})
 	if rec.Code != http.StatusCreated {
 		t.Errorf("status = %d, want 201", rec.Code)
 	}

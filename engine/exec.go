@@ -3,14 +3,13 @@ package engine
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sync"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/internal/stdframe"
 	"github.com/skiff-dev/skiff/runtime"
 )
@@ -28,16 +27,6 @@ type execState struct {
 	// cgroupProcs are the container's cgroup.procs files, for the exec to join.
 	cgroupProcs []string
 	keys        []byte // the detach sequence
-}
-
-func (e *Engine) lookupExec(w http.ResponseWriter, r *http.Request) (*execState, bool) {
-	e.mu.Lock()
-	x, ok := e.execs[r.PathValue("id")]
-	e.mu.Unlock()
-	if !ok {
-		writeError(w, errNotFound(fmt.Errorf("No such exec instance: %s", r.PathValue("id"))))
-	}
-	return x, ok
 }
 
 // execSpec is the exec's process: the container's environment, user and
@@ -64,23 +53,16 @@ func (x *execState) spec() runtime.ExecSpec {
 	}
 }
 
-func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
-	x, ok := e.lookupExec(w, r)
-	if !ok {
-		return
-	}
-	var req container.ExecStartRequest
-	if r.ContentLength != 0 {
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-			writeError(w, decodeError(err))
-			return
-		}
+// ExecStart implements api.ExecService.
+func (e *Engine) ExecStart(_ context.Context, id string, upgrade api.Upgrade) error {
+	x, err := e.execByID(id)
+	if err != nil {
+		return err
 	}
 	x.mu.Lock()
 	if x.started {
 		x.mu.Unlock()
-		writeError(w, errConflict(fmt.Errorf("Error: Exec command %s is already running", x.id)))
-		return
+		return errConflict(fmt.Errorf("Error: Exec command %s is already running", x.id))
 	}
 	x.started = true
 	x.mu.Unlock()
@@ -89,28 +71,25 @@ func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
 	running, runDir := c.running(), c.runDir
 	c.mu.Unlock()
 	if !running {
-		writeError(w, errConflict(fmt.Errorf("container %s is not running", c.rec.ID)))
-		return
+		return errConflict(fmt.Errorf("container %s is not running", c.rec.ID))
 	}
 	spec := x.spec()
-	if req.Detach {
+	if upgrade == nil {
 		ec, err := runtime.Exec(runDir, spec)
 		if err != nil {
 			x.finish(startCode(err))
-			writeError(w, fmt.Errorf("OCI runtime exec failed: exec failed: unable to start container process: %w: unknown", err))
-			return
+			return fmt.Errorf("OCI runtime exec failed: exec failed: unable to start container process: %w: unknown", err)
 		}
 		x.begin(ec.Pid)
 		go func() {
 			defer ec.Conn.Close()
 			x.finish(pumpExec(io.Discard, ec.Reader, true))
 		}()
-		w.WriteHeader(http.StatusOK)
-		return
+		return nil
 	}
-	conn, buf, err := hijack(w, r, spec.Tty)
+	conn, in, err := upgrade(spec.Tty)
 	if err != nil {
-		return
+		return err
 	}
 	defer conn.Close()
 	ec, err := runtime.Exec(runDir, spec)
@@ -118,14 +97,15 @@ func (e *Engine) postExecStart(w http.ResponseWriter, r *http.Request) {
 		x.finish(startCode(err))
 		msg := fmt.Sprintf("OCI runtime exec failed: exec failed: unable to start container process: %v: unknown\r\n", err)
 		_ = stdframe.Write(conn, "stderr", []byte(msg), spec.Tty) // the client's last word; a gone one needs none
-		return
+		return api.Upgraded(err)
 	}
 	defer ec.Conn.Close()
 	x.begin(ec.Pid)
 	if spec.Stdin {
-		go forwardStdin(conn, buf.Reader, x.keys, ec.Conn)
+		go forwardStdin(conn, in, x.keys, ec.Conn)
 	}
 	x.finish(pumpExec(conn, ec.Reader, spec.Tty))
+	return nil
 }
 
 func startCode(err error) int {
