@@ -56,10 +56,11 @@ func Main(args []string) error {
 		})
 	}
 	e, err := New(Options{
-		Paths:    paths,
-		Settings: settings,
-		NetNS:    os.Getenv(userns.EnvNetNS),
-		Log:      logger,
+		Paths:       paths,
+		Settings:    settings,
+		NetNS:       os.Getenv(userns.EnvNetNS),
+		PortAPISock: os.Getenv(userns.EnvAPISock),
+		Log:         logger,
 	})
 	if err != nil {
 		return err

@@ -38,6 +38,9 @@ type Options struct {
 	// NetNS is the network namespace containers join (rootless: the
 	// detached namespace made by rootlesskit); empty means the engine's.
 	NetNS string
+	// PortAPISock is rootlesskit's API socket, through which a rootless
+	// engine publishes ports.
+	PortAPISock string
 	// Log receives the engine's own messages.
 	Log *log.Logger
 }

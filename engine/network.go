@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -89,7 +88,7 @@ func (e *Engine) initNetworks() error {
 		return err
 	}
 	if e.opt.Paths.Rootless {
-		e.ports = &netslirp.RootlessKitPublisher{APISock: os.Getenv(userns.EnvAPISock)}
+		e.ports = &netslirp.RootlessKitPublisher{APISock: e.opt.PortAPISock}
 	} else {
 		hp := &netslirp.HostPublisher{DP: e.dp}
 		// Rules an earlier engine left: its running containers are
