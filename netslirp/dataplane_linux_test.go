@@ -24,7 +24,7 @@ func nsRun(t *testing.T, ns string, args ...string) string {
 // and that Detach and RemoveBridge leave nothing.
 func TestDataplane(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Fatal("TestDataplane needs root (it makes network namespaces)")
+		t.Skip("needs root: it makes network namespaces, bridges and veths")
 	}
 	dir := t.TempDir()
 	brNS := filepath.Join(dir, "bridges")
