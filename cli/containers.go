@@ -203,36 +203,8 @@ func (c *CLI) Start(ctx context.Context, names []string, attach, interactive boo
 	cfg := *insp.Container.Config
 	cfg.AttachStdin = interactive && cfg.OpenStdin
 	cfg.AttachStdout, cfg.AttachStderr = true, true
-	return c.attachAndStart(ctx, insp.Container.ID, &cfg, insp.Container.HostConfig, detachKeys)
-}
-
-func (c *CLI) attachAndStart(ctx context.Context, id string, cfg *container.Config, hc *container.HostConfig, detachKeys string) error {
-	cond := container.WaitConditionNextExit
-	if hc != nil && hc.AutoRemove {
-		cond = container.WaitConditionRemoved
-	}
-	waitCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wait := c.API.ContainerWait(waitCtx, id, client.ContainerWaitOptions{Condition: cond})
-	att, err := c.API.ContainerAttach(ctx, id, client.ContainerAttachOptions{
-		Stream: true, Stdin: cfg.AttachStdin, Stdout: true, Stderr: true, DetachKeys: detachKeys,
-	})
-	if err != nil {
-		return err
-	}
-	defer att.Close()
-	restore := c.rawTerminal(cfg)
-	defer restore()
-	done := make(chan error, 1)
-	go func() { done <- c.pump(att.HijackedResponse, cfg) }()
-	if _, err := c.API.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		restore()
-		return &StatusError{Code: startErrorCode(err), Msg: err.Error()}
-	}
-	if cfg.Tty {
-		c.watchResize(ctx, id)
-	}
-	return c.exitAfterStream(ctx, id, wait, restore, <-done)
+	return c.attachSession(ctx, session{id: insp.Container.ID, cfg: &cfg,
+		autoRemove: insp.Container.HostConfig != nil && insp.Container.HostConfig.AutoRemove, detachKeys: detachKeys, start: true})
 }
 
 // Stop stops containers.

@@ -100,20 +100,5 @@ func (c *CLI) Attach(ctx context.Context, name string, noStdin bool, detachKeys 
 			return &StatusError{Code: 1, Msg: "the input device is not a TTY"}
 		}
 	}
-	waitCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wait := c.API.ContainerWait(waitCtx, insp.Container.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
-	att, err := c.API.ContainerAttach(ctx, insp.Container.ID, client.ContainerAttachOptions{
-		Stream: true, Stdin: cfg.AttachStdin, Stdout: true, Stderr: true, DetachKeys: detachKeys,
-	})
-	if err != nil {
-		return err
-	}
-	defer att.Close()
-	restore := c.rawTerminal(&cfg)
-	defer restore()
-	if cfg.Tty {
-		c.watchResize(ctx, insp.Container.ID)
-	}
-	return c.exitAfterStream(ctx, insp.Container.ID, wait, restore, c.pump(att.HijackedResponse, &cfg))
+	return c.attachSession(ctx, session{id: insp.Container.ID, cfg: &cfg, detachKeys: detachKeys})
 }

@@ -113,40 +113,67 @@ func (c *CLI) Run(ctx context.Context, opt RunOptions) error {
 		fmt.Fprintln(c.Out, id)
 		return nil
 	}
+	return c.attachSession(ctx, session{id: id, cfg: cfg, autoRemove: opt.HostConfig.AutoRemove,
+		detachKeys: opt.DetachKeys, start: true, attachFailCode: 125})
+}
+
+// session is one attached container: run, start -a and attach share it.
+type session struct {
+	id  string
+	cfg *container.Config // which streams to attach, and the tty
+	// autoRemove: the container goes when it exits (wait for removal).
+	autoRemove bool
+	detachKeys string
+	// start: start the container once attached (run, start -a).
+	start bool
+	// attachFailCode is the exit code of a failed attach (run: 125);
+	// 0 returns the error as it is.
+	attachFailCode int
+}
+
+// attachSession joins the terminal to the container's streams (starting
+// it once attached when asked), keeps the container's terminal our size
+// or forwards our signals to it, as docker's --sig-proxy, and returns
+// its exit code once it has exited, or nothing when the user detached.
+func (c *CLI) attachSession(ctx context.Context, s session) error {
 	cond := container.WaitConditionNextExit
-	if opt.HostConfig.AutoRemove {
+	if s.autoRemove {
 		cond = container.WaitConditionRemoved
 	}
 	waitCtx, cancelWait := context.WithCancel(ctx)
 	defer cancelWait()
-	wait := c.API.ContainerWait(waitCtx, id, client.ContainerWaitOptions{Condition: cond})
-
-	att, err := c.API.ContainerAttach(ctx, id, client.ContainerAttachOptions{
-		Stream: true, Stdin: cfg.AttachStdin, Stdout: cfg.AttachStdout, Stderr: cfg.AttachStderr,
-		DetachKeys: opt.DetachKeys,
+	wait := c.API.ContainerWait(waitCtx, s.id, client.ContainerWaitOptions{Condition: cond})
+	att, err := c.API.ContainerAttach(ctx, s.id, client.ContainerAttachOptions{
+		Stream: true, Stdin: s.cfg.AttachStdin, Stdout: s.cfg.AttachStdout, Stderr: s.cfg.AttachStderr,
+		DetachKeys: s.detachKeys,
 	})
 	if err != nil {
-		return &StatusError{Code: 125, Msg: err.Error()}
+		if s.attachFailCode != 0 {
+			return &StatusError{Code: s.attachFailCode, Msg: err.Error()}
+		}
+		return err
 	}
 	defer att.Close()
 
-	restore := c.rawTerminal(cfg)
+	restore := c.rawTerminal(s.cfg)
 	defer restore()
 
 	streamDone := make(chan error, 1)
-	go func() { streamDone <- c.pump(att.HijackedResponse, cfg) }()
+	go func() { streamDone <- c.pump(att.HijackedResponse, s.cfg) }()
 
-	if _, err := c.API.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		restore()
-		return &StatusError{Code: startErrorCode(err), Msg: err.Error()}
+	if s.start {
+		if _, err := c.API.ContainerStart(ctx, s.id, client.ContainerStartOptions{}); err != nil {
+			restore()
+			return &StatusError{Code: startErrorCode(err), Msg: err.Error()}
+		}
 	}
-	if cfg.Tty {
-		c.watchResize(ctx, id)
+	if s.cfg.Tty {
+		c.watchResize(ctx, s.id)
 	} else {
-		stopProxy := c.proxySignals(ctx, id)
+		stopProxy := c.proxySignals(ctx, s.id)
 		defer stopProxy()
 	}
-	return c.exitAfterStream(ctx, id, wait, restore, <-streamDone)
+	return c.exitAfterStream(ctx, s.id, wait, restore, <-streamDone)
 }
 
 // exitAfterStream turns the end of an attached stream into the exit: the
