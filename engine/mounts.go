@@ -3,10 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,9 +15,12 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/skiff-dev/skiff/images/unpack"
 	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/runtime"
 	"github.com/skiff-dev/skiff/volumes"
+	"go.podman.io/storage/pkg/archive"
+	"go.podman.io/storage/pkg/unshare"
 	"golang.org/x/sys/unix"
 )
 
@@ -370,16 +372,22 @@ func (e *Engine) runtimeMounts(c *ctr, rootfs string) (out []runtime.Mount, rele
 	return out, release, nil
 }
 
-// copyUp fills an empty volume with what the image has at dest, keeping
-// owners, modes and times, as Docker does for a new volume.
+// copyUp fills an empty volume with what the image has at dest, as
+// Docker does when a volume is first mounted: owners, modes, times,
+// hard links, extended attributes (user.*, security.capability) and
+// holes kept, written with skiff's layer unpacker (confined to the
+// volume).
 func copyUp(rootfs, dest, volume string) error {
 	src, err := securejoin.SecureJoin(rootfs, dest)
 	if err != nil {
-		return nil
+		return fmt.Errorf("copying the image's %s into the volume: %w", dest, err)
 	}
 	st, err := os.Lstat(src)
-	if err != nil || !st.IsDir() {
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !st.IsDir() {
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	ents, err := os.ReadDir(volume)
 	if err != nil || len(ents) > 0 {
@@ -392,76 +400,15 @@ func copyUp(rootfs, dest, volume string) error {
 	if err := os.Chmod(volume, chmodBits(st.Mode())); err != nil {
 		return err
 	}
-	return copyTree(src, volume)
-}
-
-func copyTree(src, dst string) error {
-	ents, err := os.ReadDir(src)
+	tr, err := archive.TarWithOptions(src, &archive.TarOptions{})
 	if err != nil {
-		return err
+		return fmt.Errorf("copying the image's %s into the volume: %w", dest, err)
 	}
-	for _, ent := range ents {
-		s, d := filepath.Join(src, ent.Name()), filepath.Join(dst, ent.Name())
-		fi, err := os.Lstat(s)
-		if err != nil {
-			return err
-		}
-		sys := fi.Sys().(*syscall.Stat_t)
-		switch {
-		case fi.IsDir():
-			if err := os.Mkdir(d, fi.Mode().Perm()); err != nil {
-				return err
-			}
-			if err := copyTree(s, d); err != nil {
-				return err
-			}
-		case fi.Mode()&os.ModeSymlink != 0:
-			target, err := os.Readlink(s)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, d); err != nil {
-				return err
-			}
-		case fi.Mode().IsRegular():
-			if err := copyFile(s, d, fi.Mode().Perm()); err != nil {
-				return err
-			}
-		default:
-			if err := unix.Mknod(d, uint32(sys.Mode), int(sys.Rdev)); err != nil {
-				continue // device nodes cannot be made rootless
-			}
-		}
-		if err := os.Lchown(d, int(sys.Uid), int(sys.Gid)); err != nil {
-			return err
-		}
-		if fi.Mode()&os.ModeSymlink == 0 {
-			if err := os.Chmod(d, chmodBits(fi.Mode())); err != nil {
-				return err
-			}
-			if err := os.Chtimes(d, fi.ModTime(), fi.ModTime()); err != nil {
-				return err
-			}
-		}
+	defer tr.Close()
+	if _, err := unpack.Extract(volume, tr, unpack.Options{InUserNS: unshare.IsRootless()}); err != nil {
+		return fmt.Errorf("copying the image's %s into the volume: %w", dest, err)
 	}
 	return nil
-}
-
-func copyFile(src, dst string, perm os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // chmodBits keeps the permission, sticky, setuid and setgid bits.
