@@ -1,12 +1,15 @@
 package runtime
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/moby/sys/user"
 )
 
 // identity is the user a container process runs as.
@@ -17,101 +20,45 @@ type identity struct {
 }
 
 // resolveUser turns Docker's --user value (name, uid, name:group, uid:gid)
-// into ids, looking names up in the container's /etc/passwd and /etc/group.
+// into ids, looking names up in the container's /etc/passwd and /etc/group
+// with moby/sys/user, as runc does (a uid that passwd does not list runs
+// with gid 0 and home /; an explicit group gets no supplementary groups).
 // rootfs is the container's root as seen by the caller.
 func resolveUser(rootfs, spec string) (identity, error) {
-	id := identity{Home: "/"}
-	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
-	passwd := readColonFile(filepath.Join(rootfs, "etc/passwd"))
-	groups := readColonFile(filepath.Join(rootfs, "etc/group"))
-	if userPart == "" {
-		userPart = "0"
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	u, err := user.GetExecUserPath(spec, defaults, filepath.Join(rootfs, "etc/passwd"), filepath.Join(rootfs, "etc/group"))
+	if err != nil {
+		return identity{}, userError(spec, err)
 	}
-	found := false
-	for _, f := range passwd {
-		if len(f) < 7 {
-			continue
-		}
-		if f[0] == userPart || f[2] == userPart {
-			id.UID, _ = strconv.Atoi(f[2])
-			id.GID, _ = strconv.Atoi(f[3])
-			id.Home = f[5]
-			found = true
-			break
-		}
+	id := identity{UID: u.Uid, GID: u.Gid, Home: u.Home}
+	if id.Home == "" {
+		id.Home = "/"
 	}
-	if !found {
-		n, err := strconv.Atoi(userPart)
-		if err != nil || n < 0 {
-			return id, fmt.Errorf("unable to find user %s: no matching entries in passwd file", userPart)
-		}
-		id.UID, id.GID = n, n
-		if n != 0 {
-			id.GID = 0
-		}
-	}
-	if hasGroup {
-		gfound := false
-		for _, f := range groups {
-			if len(f) >= 3 && (f[0] == groupPart || f[2] == groupPart) {
-				id.GID, _ = strconv.Atoi(f[2])
-				gfound = true
-				break
-			}
-		}
-		if !gfound {
-			n, err := strconv.Atoi(groupPart)
-			if err != nil || n < 0 {
-				return id, fmt.Errorf("unable to find group %s: no matching entries in group file", groupPart)
-			}
-			id.GID = n
-		}
-	}
-	// Supplementary groups: those that list the user by name, only when
-	// no group was given (as runc's GetExecUser).
-	if hasGroup {
-		return id, nil
-	}
-	name := ""
-	for _, f := range passwd {
-		if len(f) >= 3 && f[2] == strconv.Itoa(id.UID) {
-			name = f[0]
-			break
-		}
-	}
-	if name != "" {
-		for _, f := range groups {
-			if len(f) < 4 {
-				continue
-			}
-			for _, m := range strings.Split(f[3], ",") {
-				if m == name {
-					if g, err := strconv.Atoi(f[2]); err == nil && g != id.GID {
-						id.Groups = append(id.Groups, g)
-					}
-				}
-			}
+	for _, g := range u.Sgids {
+		if g != u.Gid {
+			id.Groups = append(id.Groups, g)
 		}
 	}
 	return id, nil
 }
 
-func readColonFile(path string) [][]string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
+// userError is Docker's message for a user or group that is not there.
+func userError(spec string, err error) error {
+	userPart, groupPart, _ := strings.Cut(spec, ":")
+	if userPart == "" {
+		userPart = "0"
 	}
-	defer f.Close()
-	var out [][]string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		out = append(out, strings.Split(line, ":"))
+	userOutOfRange := false
+	if n, perr := strconv.ParseInt(userPart, 10, 64); perr == nil && (n < 0 || n > math.MaxInt32) {
+		userOutOfRange = true
 	}
-	return out
+	switch {
+	case errors.Is(err, user.ErrNoPasswdEntries) || errors.Is(err, user.ErrRange) && userOutOfRange:
+		return fmt.Errorf("unable to find user %s: no matching entries in passwd file", userPart)
+	case errors.Is(err, user.ErrNoGroupEntries) || errors.Is(err, user.ErrRange):
+		return fmt.Errorf("unable to find group %s: no matching entries in group file", groupPart)
+	}
+	return err
 }
 
 // lookPath finds the executable for argv0 in the container, whose root is

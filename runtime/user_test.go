@@ -78,9 +78,10 @@ func TestResolveUser(t *testing.T) {
 		{spec: "4000", want: identity{UID: 4000, GID: 0, Home: "/"}},
 		{spec: "4000:4000", want: identity{UID: 4000, GID: 4000, Home: "/"}},
 		{spec: "4000:staff", want: identity{UID: 4000, GID: 50, Home: "/"}},
-		// A passwd line with too few fields is not a user.
+		// A passwd line with too few fields is still a user (moby/sys/user
+		// parses it, as Docker does), with no home and gid 0.
 		{spec: "1002", want: identity{UID: 1002, GID: 0, Home: "/"}},
-		{spec: "broken", wantErr: "unable to find user broken: no matching entries in passwd file"},
+		{spec: "broken", want: identity{UID: 1002, GID: 0, Home: "/"}},
 		{spec: "mallory", wantErr: "unable to find user mallory: no matching entries in passwd file"},
 		{spec: "mallory:staff", wantErr: "unable to find user mallory: no matching entries in passwd file"},
 		{spec: "-5", wantErr: "unable to find user -5: no matching entries in passwd file"},
