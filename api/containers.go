@@ -32,26 +32,8 @@ func (s *server) containerRoutes() {
 		WriteJSON(w, http.StatusOK, list)
 		return nil
 	})
-	s.handle("POST /containers/prune", func(w http.ResponseWriter, r *http.Request) error {
-		f, err := filtersParam(r)
-		if err != nil {
-			return err
-		}
-		report, err := s.b.ContainersPrune(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, report)
-		return nil
-	})
-	s.handle("GET /containers/{id}/json", func(w http.ResponseWriter, r *http.Request) error {
-		c, err := s.b.ContainerInspect(r.Context(), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, c)
-		return nil
-	})
+	s.handle("POST /containers/prune", filtered(s.b.ContainersPrune))
+	s.handle("GET /containers/{id}/json", byPath("id", s.b.ContainerInspect))
 	s.handle("POST /containers/{id}/start", s.noContent(func(r *http.Request) error {
 		return s.b.ContainerStart(r.Context(), r.PathValue("id"))
 	}))

@@ -19,14 +19,7 @@ func (s *server) execRoutes() {
 		WriteJSON(w, http.StatusCreated, resp)
 		return nil
 	})
-	s.handle("GET /exec/{id}/json", func(w http.ResponseWriter, r *http.Request) error {
-		x, err := s.b.ExecInspect(r.Context(), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, x)
-		return nil
-	})
+	s.handle("GET /exec/{id}/json", byPath("id", s.b.ExecInspect))
 	s.handle("POST /exec/{id}/resize", func(w http.ResponseWriter, r *http.Request) error {
 		h, wd, err := sizeParams(r)
 		if err != nil {

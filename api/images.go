@@ -26,30 +26,8 @@ func (s *server) imageRoutes() {
 		stream := newJSONStream(w)
 		return stream.finish(s.b.ImageLoad(r.Context(), r.Body, stream.Send))
 	})
-	s.handle("GET /images/json", func(w http.ResponseWriter, r *http.Request) error {
-		f, err := filtersParam(r)
-		if err != nil {
-			return err
-		}
-		list, err := s.b.ImageList(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, list)
-		return nil
-	})
-	s.handle("POST /images/prune", func(w http.ResponseWriter, r *http.Request) error {
-		f, err := filtersParam(r)
-		if err != nil {
-			return err
-		}
-		report, err := s.b.ImagesPrune(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, report)
-		return nil
-	})
+	s.handle("GET /images/json", filtered(s.b.ImageList))
+	s.handle("POST /images/prune", filtered(s.b.ImagesPrune))
 	// Image names contain slashes: /images/{name}/json and friends are
 	// matched by suffix.
 	s.handle("/images/", s.imageByName)

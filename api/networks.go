@@ -9,18 +9,7 @@ import (
 )
 
 func (s *server) networkRoutes() {
-	s.handle("GET /networks", func(w http.ResponseWriter, r *http.Request) error {
-		f, err := filtersParam(r)
-		if err != nil {
-			return err
-		}
-		list, err := s.b.NetworkList(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, list)
-		return nil
-	})
+	s.handle("GET /networks", filtered(s.b.NetworkList))
 	s.handle("POST /networks/create", func(w http.ResponseWriter, r *http.Request) error {
 		var req network.CreateRequest
 		if err := DecodeJSON(r, &req); err != nil {
@@ -33,18 +22,7 @@ func (s *server) networkRoutes() {
 		WriteJSON(w, http.StatusCreated, resp)
 		return nil
 	})
-	s.handle("POST /networks/prune", func(w http.ResponseWriter, r *http.Request) error {
-		f, err := filtersParam(r)
-		if err != nil {
-			return err
-		}
-		report, err := s.b.NetworksPrune(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, report)
-		return nil
-	})
+	s.handle("POST /networks/prune", filtered(s.b.NetworksPrune))
 	// Network names may hold slashes (as Docker's): /networks/{name},
 	// /networks/{name}/connect and /networks/{name}/disconnect are
 	// matched on the escaped path.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -21,4 +22,34 @@ func filtersParam(r *http.Request) (opts.Filters, error) {
 		return nil, Invalid(err)
 	}
 	return f, nil
+}
+
+// filtered is a route that takes the filters parameter and answers 200
+// with what call returns (list and prune).
+func filtered[T any](call func(context.Context, opts.Filters) (T, error)) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		f, err := filtersParam(r)
+		if err != nil {
+			return err
+		}
+		v, err := call(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, v)
+		return nil
+	}
+}
+
+// byPath is a route that takes the path's {name} and answers 200 with
+// what call returns (inspect).
+func byPath[T any](name string, call func(context.Context, string) (T, error)) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v, err := call(r.Context(), r.PathValue(name))
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, v)
+		return nil
+	}
 }

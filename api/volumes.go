@@ -19,26 +19,8 @@ func (s *server) volumeRoutes() {
 		WriteJSON(w, http.StatusCreated, v)
 		return nil
 	})
-	s.handle("GET /volumes", func(w http.ResponseWriter, r *http.Request) error {
-		f, err := filtersParam(r)
-		if err != nil {
-			return err
-		}
-		list, err := s.b.VolumeList(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, list)
-		return nil
-	})
-	s.handle("GET /volumes/{name}", func(w http.ResponseWriter, r *http.Request) error {
-		v, err := s.b.VolumeInspect(r.Context(), r.PathValue("name"))
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, v)
-		return nil
-	})
+	s.handle("GET /volumes", filtered(s.b.VolumeList))
+	s.handle("GET /volumes/{name}", byPath("name", s.b.VolumeInspect))
 	s.handle("DELETE /volumes/{name}", func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.b.VolumeRemove(r.Context(), r.PathValue("name"), boolParam(r, "force")); err != nil {
 			return err
@@ -46,16 +28,5 @@ func (s *server) volumeRoutes() {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
-	s.handle("POST /volumes/prune", func(w http.ResponseWriter, r *http.Request) error {
-		f, err := filtersParam(r)
-		if err != nil {
-			return err
-		}
-		report, err := s.b.VolumesPrune(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, report)
-		return nil
-	})
+	s.handle("POST /volumes/prune", filtered(s.b.VolumesPrune))
 }
