@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/api/types/network"
@@ -24,6 +26,7 @@ type Backend interface {
 	ImageService
 	ContainerService
 	ExecService
+	EventService
 }
 
 // SystemService answers /version and /info.
@@ -121,4 +124,13 @@ type ExecService interface {
 	// ExecStart runs the exec: detached when upgrade is nil, else with
 	// its streams on the upgraded connection (as ContainerAttach).
 	ExecStart(ctx context.Context, id string, upgrade Upgrade) error
+}
+
+// EventService streams what happens in the engine.
+type EventService interface {
+	// Events checks the request and returns the stream: it sends the
+	// kept events from since to until (none without since), then the new
+	// ones until until (forever when zero), those that pass f; it ends
+	// when ctx does or send fails.
+	Events(ctx context.Context, since, until time.Time, f opts.Filters) (func(ctx context.Context, send func(events.Message) error) error, error)
 }

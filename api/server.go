@@ -36,6 +36,7 @@ func New(b Backend, opt Options) http.Handler {
 	s.execRoutes()
 	s.logRoutes()
 	s.streamRoutes()
+	s.eventRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stripVersion(r)
 		w.Header().Set("Server", "skiff/"+opt.Version)

@@ -78,3 +78,13 @@ func (s *jsonStream) sendValue(v any) error {
 	}
 	return nil
 }
+
+// open sends the header now, before any message.
+func (s *jsonStream) open() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.start()
+	if f, ok := s.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}

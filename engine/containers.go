@@ -10,12 +10,14 @@ import (
 	"path"
 	"regexp"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/sys/signal"
 	"github.com/moby/term"
 	"github.com/skiff-dev/skiff/api"
@@ -42,7 +44,13 @@ func (e *Engine) kill(ref, sigName string) error {
 		e.persist(c)
 	}
 	c.mu.Unlock()
-	return e.signal(c, sig)
+	if err := e.signal(c, sig); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	e.emitContainer(c, events.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
+	c.mu.Unlock()
+	return nil
 }
 
 // parseKillSignal reads kill's signal: a name or a number the kernel
@@ -73,6 +81,7 @@ func (e *Engine) ContainerAttach(ctx context.Context, ref string, o api.AttachOp
 	}
 	c.mu.Lock()
 	tty := c.rec.Config.Tty
+	e.emitContainer(c, events.ActionAttach, nil)
 	c.mu.Unlock()
 	conn, in, err := upgrade(tty)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/logs"
 	"github.com/skiff-dev/skiff/opts"
@@ -77,7 +78,13 @@ func (e *Engine) ContainerRestart(_ context.Context, ref, signal string, timeout
 	if err := e.stop(c, signal, timeout); err != nil && statusOf(err) != http.StatusNotModified {
 		return err
 	}
-	return e.start(c)
+	if err := e.start(c); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	e.emitContainer(c, events.ActionRestart, nil)
+	c.mu.Unlock()
+	return nil
 }
 
 // ContainerKill implements api.ContainerService. As Docker's router,
@@ -286,8 +293,10 @@ func (e *Engine) pauseOrUnpause(ref string, pause bool) error {
 	}
 	if pause {
 		c.rec.State.Status = container.StatePaused
+		e.emitContainer(c, events.ActionPause, nil)
 	} else {
 		c.rec.State.Status = container.StateRunning
+		e.emitContainer(c, events.ActionUnPause, nil)
 	}
 	e.persist(c)
 	c.notify()

@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/dnsd"
+	"github.com/skiff-dev/skiff/events"
 	"github.com/skiff-dev/skiff/images"
 	"github.com/skiff-dev/skiff/netslirp"
 	"github.com/skiff-dev/skiff/runtime"
@@ -66,6 +67,9 @@ type Engine struct {
 	// alone (no bridge comes back for a network being removed).
 	netsMu sync.RWMutex
 
+	// events is the event bus (and its journal).
+	events *events.Bus
+
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
 	execs      map[string]*execState
@@ -107,10 +111,15 @@ func New(opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, shut(err)
 	}
+	bus, err := events.Open(filepath.Join(opt.Paths.DataDir, "events.json"), 1000)
+	if err != nil {
+		return nil, shut(fmt.Errorf("opening the event journal: %w", err))
+	}
 	e := &Engine{
 		opt:          opt,
 		images:       st,
 		volumes:      vs,
+		events:       bus,
 		log:          opt.Log,
 		containers:   map[string]*ctr{},
 		execs:        map[string]*execState{},
@@ -163,6 +172,9 @@ func (e *Engine) Serve(ctx context.Context) error {
 	e.shutdownNetworks()
 	if _, serr := e.images.Shutdown(false); serr != nil {
 		err = errors.Join(err, fmt.Errorf("shutting down the image store: %w", serr))
+	}
+	if cerr := e.events.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("closing the event journal: %w", cerr))
 	}
 	return err
 }

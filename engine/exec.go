@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/internal/stdframe"
 	"github.com/skiff-dev/skiff/runtime"
@@ -77,13 +80,14 @@ func (e *Engine) ExecStart(_ context.Context, id string, upgrade api.Upgrade) er
 	if upgrade == nil {
 		ec, err := runtime.Exec(runDir, spec)
 		if err != nil {
-			x.finish(startCode(err))
+			e.finishExec(x, startCode(err))
 			return fmt.Errorf("OCI runtime exec failed: exec failed: unable to start container process: %w: unknown", err)
 		}
 		x.begin(ec.Pid)
+		e.emitExec(x, events.ActionExecStart, nil)
 		go func() {
 			defer ec.Conn.Close()
-			x.finish(pumpExec(io.Discard, ec.Reader, true))
+			e.finishExec(x, pumpExec(io.Discard, ec.Reader, true))
 		}()
 		return nil
 	}
@@ -94,17 +98,18 @@ func (e *Engine) ExecStart(_ context.Context, id string, upgrade api.Upgrade) er
 	defer conn.Close()
 	ec, err := runtime.Exec(runDir, spec)
 	if err != nil {
-		x.finish(startCode(err))
+		e.finishExec(x, startCode(err))
 		msg := fmt.Sprintf("OCI runtime exec failed: exec failed: unable to start container process: %v: unknown\r\n", err)
 		_ = stdframe.Write(conn, "stderr", []byte(msg), spec.Tty) // the client's last word; a gone one needs none
 		return api.Upgraded(err)
 	}
 	defer ec.Conn.Close()
 	x.begin(ec.Pid)
+	e.emitExec(x, events.ActionExecStart, nil)
 	if spec.Stdin {
 		go forwardStdin(conn, in, x.keys, ec.Conn)
 	}
-	x.finish(pumpExec(conn, ec.Reader, spec.Tty))
+	e.finishExec(x, pumpExec(conn, ec.Reader, spec.Tty))
 	return nil
 }
 
@@ -183,6 +188,7 @@ func (e *Engine) ExecCreate(_ context.Context, ref string, req container.ExecCre
 	e.mu.Lock()
 	e.execs[x.id] = x
 	e.mu.Unlock()
+	e.emitExec(x, events.ActionExecCreate, nil)
 	return container.ExecCreateResponse{ID: x.id}, nil
 }
 
@@ -234,4 +240,25 @@ func (e *Engine) execByID(id string) (*execState, error) {
 		return nil, errNotFound(fmt.Errorf("No such exec instance: %s", id))
 	}
 	return x, nil
+}
+
+// finishExec records the exec's exit and publishes it.
+func (e *Engine) finishExec(x *execState, code int) {
+	x.finish(code)
+	e.emitExec(x, events.ActionExecDie, map[string]string{"exitCode": strconv.Itoa(code)})
+}
+
+// emitExec publishes an exec event as Docker does: on the container,
+// exec_create and exec_start followed by the command.
+func (e *Engine) emitExec(x *execState, action events.Action, extra map[string]string) {
+	attrs := map[string]string{"execID": x.id}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	if action != events.ActionExecDie {
+		action = events.Action(string(action) + ": " + strings.Join(x.cfg.Cmd, " "))
+	}
+	x.c.mu.Lock()
+	e.emitContainer(x.c, action, attrs)
+	x.c.mu.Unlock()
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/image"
 	"github.com/skiff-dev/skiff/api"
 	"github.com/skiff-dev/skiff/images"
@@ -27,6 +28,13 @@ func (e *Engine) ImagePull(ctx context.Context, ref, platform string, progress a
 		Insecure: e.opt.Settings.InsecureRegistries,
 		Platform: platform,
 	}, images.Progress(progress))
+	if err == nil {
+		name := opts.FamiliarImage(ref)
+		if named, nerr := opts.NormalizeImage(ref); nerr == nil {
+			name = opts.FamiliarImage(named.String())
+		}
+		e.emit(events.ImageEventType, events.ActionPull, name, map[string]string{"name": name})
+	}
 	return err
 }
 
@@ -211,7 +219,13 @@ func (e *Engine) ImageTag(_ context.Context, name, repo, tag string) error {
 	if _, err := opts.NormalizeImage(target); err != nil {
 		return errInvalid(fmt.Errorf("invalid reference format: %w", err))
 	}
-	return imageErr(name, e.images.Tag(name, target))
+	if err := e.images.Tag(name, target); err != nil {
+		return imageErr(name, err)
+	}
+	if im, err := e.images.Lookup(target); err == nil {
+		e.emit(events.ImageEventType, events.ActionTag, im.ID, map[string]string{"name": opts.FamiliarImage(target)})
+	}
+	return nil
 }
 
 // ImageRemove implements api.ImageService. It is Docker's rmi: a name
@@ -229,6 +243,7 @@ func (e *Engine) ImageRemove(_ context.Context, name string, force bool) ([]imag
 		if _, err := e.images.Untag(name); err != nil {
 			return nil, err
 		}
+		e.emit(events.ImageEventType, events.ActionUnTag, im.ID, map[string]string{"name": displayRef(name)})
 		return []image.DeleteResponse{{Untagged: displayRef(name)}}, nil
 	}
 	if byID && len(tags) > 1 && !force {
@@ -258,6 +273,10 @@ func (e *Engine) ImageRemove(_ context.Context, name string, force bool) ([]imag
 		}
 		return nil, err
 	}
+	for _, t := range tags {
+		e.emit(events.ImageEventType, events.ActionUnTag, im.ID, map[string]string{"name": t})
+	}
+	e.emit(events.ImageEventType, events.ActionDelete, im.ID, map[string]string{"name": im.ID})
 	out = append(out, image.DeleteResponse{Deleted: im.ID})
 	return out, nil
 }

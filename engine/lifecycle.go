@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/sys/signal"
@@ -192,6 +193,9 @@ func (e *Engine) create(name string, req *container.CreateRequest, x createExtra
 	// /etc/hostname, hosts and resolv.conf are written at each start.
 	c.mu.Lock()
 	err = c.save()
+	if err == nil {
+		e.emitContainer(c, events.ActionCreate, nil)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -550,6 +554,7 @@ func (e *Engine) startLocked(c *ctr) error {
 	c.mu.Lock()
 	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid, StartedAt: time.Now().UTC()}
 	e.persist(c)
+	e.emitContainer(c, events.ActionStart, nil)
 	c.notify()
 	c.mu.Unlock()
 	go e.watch(c, proc)
@@ -604,6 +609,10 @@ func (e *Engine) exited(c *ctr) {
 	c.rec.State = st
 	c.exits++
 	e.persist(c)
+	if st.OOMKilled {
+		e.emitContainer(c, events.ActionOOM, nil)
+	}
+	e.emitContainer(c, events.ActionDie, exitAttrs(st.ExitCode))
 	c.notify()
 	autoRemove := c.rec.HostConfig.AutoRemove
 	delay, restart := c.restartDelay()
@@ -849,6 +858,7 @@ func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
 		ok := e.waitNotRunning(ctx, c)
 		cancel()
 		if ok {
+			e.emitStop(c)
 			return nil
 		}
 	}
@@ -856,7 +866,14 @@ func (e *Engine) stop(c *ctr, sigName string, timeout *int) error {
 		return err
 	}
 	e.waitNotRunning(context.Background(), c)
+	e.emitStop(c)
 	return nil
+}
+
+func (e *Engine) emitStop(c *ctr) {
+	c.mu.Lock()
+	e.emitContainer(c, events.ActionStop, nil)
+	c.mu.Unlock()
 }
 
 // remove deletes the container; a running one only with force. With
@@ -907,6 +924,7 @@ func (e *Engine) remove(c *ctr, force, withVolumes bool) error {
 		}
 	}
 	e.mu.Unlock()
+	e.emitContainer(c, events.ActionDestroy, nil)
 	c.notify()
 	if withVolumes {
 		e.removeAnonymousVolumes(c.rec.Mounts)
@@ -965,6 +983,9 @@ func (e *Engine) rename(c *ctr, newName string) error {
 	c.mu.Lock()
 	c.rec.Name = full
 	err = c.save()
+	if err == nil {
+		e.emitContainer(c, events.ActionRename, map[string]string{"oldName": oldName})
+	}
 	c.mu.Unlock()
 	if err != nil {
 		e.releaseName(full)

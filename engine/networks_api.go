@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 	"github.com/skiff-dev/skiff/netslirp"
 	"github.com/skiff-dev/skiff/opts"
@@ -102,6 +103,7 @@ func (e *Engine) NetworkCreate(_ context.Context, req network.CreateRequest) (ne
 	if err != nil {
 		return network.CreateResponse{}, err
 	}
+	e.emitNetwork(n, events.ActionCreate, "")
 	return network.CreateResponse{ID: n.ID}, nil
 }
 
@@ -184,6 +186,7 @@ func (e *Engine) removeNetwork(n *netslirp.Network) error {
 	if err := e.nets.Remove(n.ID); err != nil {
 		return netError(err)
 	}
+	e.emitNetwork(n, events.ActionDestroy, "")
 	if err := e.dp.RemoveBridge(n); err != nil {
 		e.log.Printf("network %s: %v", n.Name, err)
 	}
@@ -237,7 +240,11 @@ func (e *Engine) NetworkConnect(_ context.Context, ref, container string, cfg *n
 	if err != nil {
 		return netError(err)
 	}
-	return e.connect(c, n, cfg)
+	if err := e.connect(c, n, cfg); err != nil {
+		return err
+	}
+	e.emitNetwork(n, events.ActionConnect, c.rec.ID)
+	return nil
 }
 
 // NetworkDisconnect implements api.NetworkService.
@@ -253,7 +260,11 @@ func (e *Engine) NetworkDisconnect(_ context.Context, ref, container string, for
 	case err != nil:
 		return netError(err)
 	}
-	return e.disconnect(c, n)
+	if err := e.disconnect(c, n); err != nil {
+		return err
+	}
+	e.emitNetwork(n, events.ActionDisconnect, c.rec.ID)
+	return nil
 }
 
 // connect adds network n to the container; a running one gets its veth
@@ -395,3 +406,13 @@ func checkMTU(options map[string]string) error {
 }
 
 const mtuOption = "com.docker.network.driver.mtu"
+
+// emitNetwork publishes a network event; container is the container
+// that connects or disconnects.
+func (e *Engine) emitNetwork(n *netslirp.Network, action events.Action, container string) {
+	attrs := map[string]string{"name": n.Name, "type": n.Driver}
+	if container != "" {
+		attrs["container"] = container
+	}
+	e.emit(events.NetworkEventType, action, n.ID, attrs)
+}

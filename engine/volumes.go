@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/volume"
 	"github.com/skiff-dev/skiff/opts"
 	"github.com/skiff-dev/skiff/volumes"
@@ -50,6 +51,7 @@ func (e *Engine) VolumeCreate(_ context.Context, req volume.CreateRequest) (volu
 	if err != nil {
 		return volume.Volume{}, volumeErr(err)
 	}
+	e.emit(events.VolumeEventType, events.ActionCreate, v.Name, map[string]string{"driver": "local"})
 	return volumeJSON(v), nil
 }
 
@@ -105,7 +107,11 @@ func (e *Engine) VolumeRemove(_ context.Context, name string, force bool) error 
 	if users := e.volumesInUse()[name]; len(users) > 0 {
 		return errConflict(fmt.Errorf("remove %s: volume is in use - %v", name, users))
 	}
-	return volumeErr(e.volumes.Remove(name))
+	if err := e.volumes.Remove(name); err != nil {
+		return volumeErr(err)
+	}
+	e.emit(events.VolumeEventType, events.ActionDestroy, name, map[string]string{"driver": "local"})
+	return nil
 }
 
 // VolumesPrune implements api.VolumeService: unused anonymous volumes,

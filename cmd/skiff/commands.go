@@ -100,6 +100,18 @@ func init() {
 		run: withCLI(func(ctx context.Context, c *cli.CLI, args []string) error { return c.Wait(ctx, args) }),
 	})
 
+	var eo cli.EventsOptions
+	register("events", &command{
+		usage: "events [OPTIONS]", short: "Get real time events from the server", maxArgs: 0,
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringArrayVarP(&eo.Filters, "filter", "f", nil, "Filter output based on conditions provided")
+			fs.StringVar(&eo.Format, "format", "", "Format output using a custom template")
+			fs.StringVar(&eo.Since, "since", "", "Show all events created since timestamp")
+			fs.StringVar(&eo.Until, "until", "", "Stream events until this timestamp")
+		},
+		run: withCLI(func(ctx context.Context, c *cli.CLI, _ []string) error { return c.Events(ctx, eo) }),
+	})
+
 	var lo cli.LogsOptions
 	register("logs", &command{
 		usage: "logs [OPTIONS] CONTAINER", short: "Fetch the logs of a container", minArgs: 1, maxArgs: 1,
