@@ -40,7 +40,15 @@ func (e *Engine) ImagePull(ctx context.Context, ref, platform string, progress a
 
 // ImageLoad implements api.ImageService.
 func (e *Engine) ImageLoad(_ context.Context, archive io.Reader, progress api.Progress) error {
-	return e.images.Load(archive, images.Progress(progress))
+	loaded, err := e.images.Load(archive, images.Progress(progress))
+	for _, l := range loaded {
+		name := l.Name
+		if name == "" {
+			name = l.ID
+		}
+		e.emit(events.ImageEventType, events.ActionLoad, l.ID, map[string]string{"name": name})
+	}
+	return err
 }
 
 func (e *Engine) usedImages() map[string]int {
