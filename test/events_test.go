@@ -55,6 +55,20 @@ func TestEvents(t *testing.T) {
 		if r := e.skiff(t, "events", "--since", unixArg(since), "--until", unixArg(until), "--filter", "bogus=1"); r.code == 0 || !strings.Contains(r.stderr, "invalid filter 'bogus'") {
 			t.Errorf("a bogus filter: %s", r)
 		}
+		// Networks, volumes and images.
+		t0 := time.Now().Add(-time.Second)
+		e.mustSkiff(t, "network", "create", "evnet")
+		e.mustSkiff(t, "volume", "create", "evvol")
+		e.mustSkiff(t, "network", "rm", "evnet")
+		e.mustSkiff(t, "volume", "rm", "evvol")
+		e.mustSkiff(t, "pull", busyboxRef)
+		listed := e.mustSkiff(t, "events", "--since", unixArg(t0), "--until", unixArg(time.Now().Add(time.Second)),
+			"--filter", "type=network", "--filter", "type=volume", "--filter", "type=image", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}")
+		for _, want := range []string{"network create evnet", "volume create <no value>", "network destroy evnet", "volume destroy <no value>", "image pull "} {
+			if !strings.Contains(listed, want) {
+				t.Errorf("events of networks, volumes and images: no %q in\n%s", want, listed)
+			}
+		}
 		// The docker CLI reads the same stream.
 		d := e.dockerEnv()
 		r := d.run(t, nil, docker, "events", "--since", unixArg(since), "--until", unixArg(until), "--filter", "container=ev1", "--filter", "event=die")
