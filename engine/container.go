@@ -51,6 +51,8 @@ type state struct {
 	OOMKilled  bool
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Health is the healthcheck's state; nil without a healthcheck.
+	Health *container.Health `json:",omitempty"`
 }
 
 // ctr is a container in memory.
@@ -76,6 +78,9 @@ type ctr struct {
 	starting bool
 	// backoff is the restart policy's current delay.
 	backoff time.Duration
+	// healthRun counts the health monitors started; a monitor stops when
+	// a later one replaces it.
+	healthRun int
 	// netrt holds the running container's port forwards and DNS server.
 	netrt *netRuntime
 	// netMu serializes the network's setup, teardown, connect and

@@ -204,7 +204,7 @@ func statusText(c *ctr) string {
 	case c.rec.RemovalInProgress:
 		return "Removal In Progress"
 	case st.Status == container.StateRunning:
-		return "Up " + units.HumanDuration(time.Since(st.StartedAt))
+		return "Up " + units.HumanDuration(time.Since(st.StartedAt)) + healthText(st.Health)
 	case st.Status == container.StatePaused:
 		return "Up " + units.HumanDuration(time.Since(st.StartedAt)) + " (Paused)"
 	case st.Status == container.StateRestarting:
@@ -234,6 +234,7 @@ func matchContainer(c *ctr, f map[string][]string, ancestors map[string]bool) bo
 			return re.MatchString(name) || re.MatchString(c.rec.Name)
 		}) &&
 		anyOf("id", func(v string) bool { return strings.HasPrefix(c.rec.ID, v) }) &&
+		anyOf("health", func(v string) bool { return healthStatusOf(c) == v }) &&
 		anyOf("ancestor", func(v string) bool { return ancestors[c.rec.Image] || c.rec.ImageName == v }) &&
 		opts.MatchLabels(c.rec.Config.Labels, f["label"]) &&
 		anyOf("volume", func(v string) bool {

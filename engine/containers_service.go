@@ -226,6 +226,7 @@ func (e *Engine) ContainerInspect(_ context.Context, ref string) (api.ContainerJ
 			Error:      st.Error,
 			StartedAt:  formatTime(st.StartedAt),
 			FinishedAt: formatTime(st.FinishedAt),
+			Health:     healthCopy(st.Health),
 		},
 		Image:          c.rec.Image,
 		ResolvConfPath: c.resolvConfPath(),

@@ -349,6 +349,7 @@ func mergeImageConfig(user *container.Config, img *images.Image) *container.Conf
 	if cfg.Labels == nil {
 		cfg.Labels = map[string]string{}
 	}
+	cfg.Healthcheck = mergeHealthcheck(user.Healthcheck, img)
 	return &cfg
 }
 
@@ -553,6 +554,7 @@ func (e *Engine) startLocked(c *ctr) error {
 	}
 	c.mu.Lock()
 	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid, StartedAt: time.Now().UTC()}
+	e.startHealth(c, false)
 	e.persist(c)
 	e.emitContainer(c, events.ActionStart, nil)
 	c.notify()
@@ -699,6 +701,9 @@ func (e *Engine) recover(c *ctr) {
 			c.init = h
 		}
 		e.restoreNetwork(c)
+		c.mu.Lock()
+		e.startHealth(c, true)
+		c.mu.Unlock()
 		go e.follow(c)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
@@ -31,6 +32,57 @@ type runFlags struct {
 	logDriver                              string
 	logOpts                                []string
 	sysctls                                map[string]string
+	health                                 healthFlags
+}
+
+// healthFlags are the --health-* flags and --no-healthcheck.
+type healthFlags struct {
+	cmd                                           string
+	interval, timeout, startPeriod, startInterval time.Duration
+	retries                                       int
+	none                                          bool
+}
+
+func (h *healthFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&h.cmd, "health-cmd", "", "Command to run to check health")
+	fs.DurationVar(&h.interval, "health-interval", 0, "Time between running the check (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&h.timeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&h.startPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&h.startInterval, "health-start-interval", 0, "Time between running the check during the start period (ms|s|m|h) (default 0s)")
+	fs.IntVar(&h.retries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
+	fs.BoolVar(&h.none, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+}
+
+// config is the container's Healthcheck from the flags, as the docker
+// CLI builds it (nil when none is given: the image's applies).
+func (h *healthFlags) config() (*container.HealthConfig, error) {
+	given := h.cmd != "" || h.interval != 0 || h.timeout != 0 || h.startPeriod != 0 || h.startInterval != 0 || h.retries != 0
+	if h.none {
+		if given {
+			return nil, fmt.Errorf("--no-healthcheck conflicts with --health-* options")
+		}
+		return &container.HealthConfig{Test: []string{"NONE"}}, nil
+	}
+	if !given {
+		return nil, nil
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--health-interval", h.interval}, {"--health-timeout", h.timeout}, {"--health-start-period", h.startPeriod}, {"--health-start-interval", h.startInterval}} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("%s cannot be negative", d.name)
+		}
+	}
+	if h.retries < 0 {
+		return nil, fmt.Errorf("--health-retries cannot be negative")
+	}
+	hc := &container.HealthConfig{Interval: h.interval, Timeout: h.timeout, StartPeriod: h.startPeriod,
+		StartInterval: h.startInterval, Retries: h.retries}
+	if h.cmd != "" {
+		hc.Test = []string{"CMD-SHELL", h.cmd}
+	}
+	return hc, nil
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
@@ -58,6 +110,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withRun bool) {
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	f.health.register(fs)
 	fs.BoolVar(&f.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
 	fs.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
 	fs.StringVar(&f.restart, "restart", "no", "Restart policy to apply when a container exits")
@@ -153,6 +206,11 @@ func (f *runFlags) options(fs *pflag.FlagSet, args []string) (cli.RunOptions, er
 		t := f.stopTimeout
 		cfg.StopTimeout = &t
 	}
+	health, err := f.health.config()
+	if err != nil {
+		return cli.RunOptions{}, err
+	}
+	cfg.Healthcheck = health
 	if fs.Changed("entrypoint") {
 		if f.entry == "" {
 			cfg.Entrypoint = []string{""}
