@@ -89,7 +89,7 @@ func TestEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }() // it runs until killed
-		time.Sleep(300 * time.Millisecond)                          // subscribed
+		time.Sleep(300 * time.Millisecond)                        // subscribed
 		e.mustSkiff(t, "run", "--rm", "--name", "ev2", "busybox", "true")
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) && !strings.Contains(out.String(), "ev2") {
