@@ -24,11 +24,12 @@ log "installing packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get -qq update
 # nftables: rootlesskit's transparent source IP for published ports needs
-# nft; iperf3 and dnsutils (dig) are for the network tests and benchmark.
+# nft; iperf3 and dnsutils (dig) are for the network tests and benchmark;
+# docker-compose (1.29) for the compose tests.
 # The last line is the build toolchain (go.podman.io/storage's cgo needs btrfs headers).
 apt-get -qq -y -o Dpkg::Use-Pty=0 install --no-upgrade \
 	uidmap slirp4netns fuse-overlayfs fuse3 busybox-static iproute2 procps sudo debootstrap podman runc \
-	rsyslog rsyslog-openssl nftables iperf3 dnsutils \
+	rsyslog rsyslog-openssl nftables iperf3 dnsutils docker-compose \
 	make gcc libc6-dev pkg-config libbtrfs-dev libseccomp-dev >/dev/null
 
 for dev in /dev/net/tun /dev/fuse; do
