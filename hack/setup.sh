@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 machine to build, test and benchmark skiff:
 # installs the rootless-container tools (and podman, for the benchmark),
+# Debian's docker.io (for make test-e2e-docker, which starts a dockerd of
+# its own: the package's is not started, and is stopped if it was),
 # golangci-lint (for make lint) in /usr/local/bin,
 # creates the unprivileged user $SKIFF_USER (default skiffuser) with a
 # subordinate id range, builds and installs /usr/local/bin/skiff, builds the
@@ -22,15 +24,40 @@ cd "$repo"
 
 log "installing packages"
 export DEBIAN_FRONTEND=noninteractive
+# No service starts on install (docker.io's init script would start the
+# system's dockerd), and needrestart restarts nothing.
+export NEEDRESTART_SUSPEND=1
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# hack/setup.sh: no service starts during its apt-get install\nexit 101\n' >"$policy"
+	chmod 0755 "$policy"
+	made_policy=1
+fi
 apt-get -qq update
 # nftables: rootlesskit's transparent source IP for published ports needs
-# nft; iperf3 and dnsutils (dig) are for the network tests and benchmark;
-# docker-compose (1.29) for the compose tests.
+# nft; iperf3 and dnsutils (dig) are for the network tests and benchmark.
+# docker.io is what make test-e2e-docker checks the Docker-compatible
+# behaviour against; docker-compose (1.29) is for the compose tests.
 # The last line is the build toolchain (go.podman.io/storage's cgo needs btrfs headers).
 apt-get -qq -y -o Dpkg::Use-Pty=0 install --no-upgrade \
 	uidmap slirp4netns fuse-overlayfs fuse3 busybox-static iproute2 procps sudo debootstrap podman runc \
-	rsyslog rsyslog-openssl nftables iperf3 dnsutils docker-compose \
+	rsyslog rsyslog-openssl nftables iperf3 dnsutils \
+	docker.io docker-compose \
 	make gcc libc6-dev pkg-config libbtrfs-dev libseccomp-dev >/dev/null
+if [ -n "$made_policy" ]; then
+	rm -f "$policy"
+fi
+# The system's dockerd (its pid file is the package's default) is not
+# wanted running: the tests start their own.
+if [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+	log "stopping the dockerd the docker.io package started"
+	/etc/init.d/docker stop >/dev/null 2>&1 || kill -TERM "$(cat /var/run/docker.pid)"
+	for _ in $(seq 100); do
+		kill -0 "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null || break
+		sleep 0.1
+	done
+fi
 
 for dev in /dev/net/tun /dev/fuse; do
 	if [ -e "$dev" ]; then

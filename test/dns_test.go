@@ -107,10 +107,15 @@ func TestDNSEmbedded(t *testing.T) {
 		if r.code == 0 || len(nslookupAddrs(r.stdout)) > 0 {
 			t.Errorf("nslookup of a name nobody has: %s", r)
 		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("nslookup of a name nobody has took %s", d)
+		// The embedded DNS finds no upstream that answers and says
+		// SERVFAIL at once (moby v28.5.2's resolver); docker.io's (20.10)
+		// does not answer, and nslookup times out.
+		if e.target == "skiff" {
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("nslookup of a name nobody has took %s", d)
+			}
+			contains(t, "unknown name", r.stdout+r.stderr, "SERVFAIL")
 		}
-		contains(t, "unknown name", r.stdout+r.stderr, "SERVFAIL")
 
 		// resolv.conf: the embedded DNS on user networks only.
 		rc := e.exec(t, "dn-c", "cat", "/etc/resolv.conf").stdout
@@ -303,7 +308,13 @@ func TestNetDockerCLI(t *testing.T) {
 			t.Fatalf("docker network create: %s", r)
 		}
 		r = d.run(t, nil, docker, "run", "--rm", "--network", "dk-net", "--network", "dk-net2", "busybox", "ip", "-o", "-4", "addr")
-		if r.code != 0 || !strings.Contains(r.stdout, s+".") || !strings.Contains(r.stdout, e.net24(13)+".") {
+		if e.target == "docker" {
+			// docker.io's daemon (API 1.41) takes one network at create,
+			// and names them in no order.
+			if want := "docker: Error response from daemon: Container cannot be connected to network endpoints: dk-net"; r.code != 125 || !strings.HasPrefix(r.stderr, want) {
+				t.Errorf("docker run --network dk-net --network dk-net2 on docker.io: %s\nwant first: %s", r, want)
+			}
+		} else if r.code != 0 || !strings.Contains(r.stdout, s+".") || !strings.Contains(r.stdout, e.net24(13)+".") {
 			t.Errorf("docker run --network dk-net --network dk-net2: %s", r)
 		}
 

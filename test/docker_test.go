@@ -5,8 +5,12 @@ import (
 	"os/exec"
 )
 
-// lookDocker finds the docker CLI, which this machine kind ships.
+// lookDocker finds the docker CLI, which this machine kind ships (with
+// -target=docker, the one the tests drive dockerd with).
 func lookDocker() (string, error) {
+	if daemon != nil {
+		return daemon.cli, nil
+	}
 	p, err := exec.LookPath("docker")
 	if err != nil {
 		return "", errors.New("the docker CLI is not installed: the compatibility tests need it")

@@ -8,6 +8,7 @@ import (
 // TestStorageDrivers runs the core cases on every storage driver, each
 // with an engine and store of its own.
 func TestStorageDrivers(t *testing.T) {
+	skiffOnly(t, "skiff's storage drivers, each with an engine of its own")
 	for _, mode := range strings.Split(*modes, ",") {
 		for _, driver := range []string{"overlay", "fuse-overlayfs", "vfs"} {
 			t.Run(mode+"/"+driver, func(t *testing.T) {

@@ -25,11 +25,13 @@ func TestExec(t *testing.T) {
 		if r := e.skiff(t, "exec", "exectest", "sh", "-c", "exit 9"); r.code != 9 {
 			t.Errorf("exec exit code: %s", r)
 		}
+		// Docker 28 exits 127 (moby v28.5.2: setExitCodeFromError);
+		// docker.io 126, with runc's error on stdout.
 		r := e.skiff(t, "exec", "exectest", "nosuchcmd")
-		if r.code != 127 || !strings.Contains(r.stderr, `exec: "nosuchcmd": executable file not found in $PATH`) {
+		if r.code != orDockerIO(e, 127, 126) || !strings.Contains(orDockerIO(e, r.stderr, r.stdout), `exec: "nosuchcmd": executable file not found in $PATH`) {
 			t.Errorf("exec of a missing command: %s", r)
 		}
-		r = e.run(t, []byte("one\ntwo\n"), *skiffBin, "exec", "-i", "exectest", "wc", "-l")
+		r = e.cli(t, []byte("one\ntwo\n"), "exec", "-i", "exectest", "wc", "-l")
 		if r.code != 0 || strings.TrimSpace(r.stdout) != "2" {
 			t.Errorf("exec -i: %s", r)
 		}
@@ -80,7 +82,7 @@ func (e *env) ptyRun(t *testing.T, args []string, input string) (string, int) {
 // ptyRunSize is ptyRun on a terminal of the given size.
 func (e *env) ptyRunSize(t *testing.T, args []string, input string, rows, cols uint16) (string, int) {
 	t.Helper()
-	cmd := e.command(*skiffBin, args...)
+	cmd := e.command(e.bin, args...)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
 	if err != nil {
 		t.Fatal(err)
@@ -130,14 +132,16 @@ func TestDetachKeysAndAttach(t *testing.T) {
 			t.Fatalf("after detaching: running=%q", out)
 		}
 		// attach, then a custom detach sequence; then exit stops it.
-		_, code = e.ptyRun(t, []string{"attach", "--detach-keys", "ctrl-x,x", "detachme"}, "echo again\n\x18x")
-		if code != 0 {
-			t.Errorf("attach detach exit code %d", code)
+		// Docker's attach (unlike run) ends a detach with its error
+		// "read escape sequence" and exit code 1.
+		text, code := e.ptyRun(t, []string{"attach", "--detach-keys", "ctrl-x,x", "detachme"}, "echo again\n\x18x")
+		if (code != 1 || !strings.Contains(text, "read escape sequence")) && !e.knownGap(t, "attach ends a detach with exit code 1 and \"read escape sequence\"") {
+			t.Errorf("attach detach: exit code %d, want 1 and \"read escape sequence\":\n%s", code, text)
 		}
 		if out := e.mustSkiff(t, "inspect", "-f", "{{.State.Running}}", "detachme"); out != "true\n" {
 			t.Fatalf("after the custom detach: running=%q", out)
 		}
-		text, code := e.ptyRun(t, []string{"attach", "detachme"}, "echo bye; exit 6\n")
+		text, code = e.ptyRun(t, []string{"attach", "detachme"}, "echo bye; exit 6\n")
 		if code != 6 {
 			t.Errorf("attach, exit: code %d (%q)", code, text)
 		}
@@ -165,7 +169,7 @@ func TestCreateStartRestartRename(t *testing.T) {
 		if out := e.mustSkiff(t, "ps", "-a", "--filter", "name=csr", "--format", "{{.Status}}"); out != "Created\n" {
 			t.Errorf("created status: %q", out)
 		}
-		r := e.run(t, []byte("value\n"), *skiffBin, "start", "-a", "-i", "csr")
+		r := e.cli(t, []byte("value\n"), "start", "-a", "-i", "csr")
 		if r.code != 0 || r.stdout != "got value\n" {
 			t.Errorf("start -a -i: %s", r)
 		}
@@ -237,8 +241,9 @@ func TestRunOptions(t *testing.T) {
 		contains(t, "caps", out, "0000000000002000")
 		out = e.mustSkiff(t, "run", "--rm", "--security-opt", "no-new-privileges", "busybox", "grep", "NoNewPrivs", "/proc/self/status")
 		contains(t, "no-new-privileges", out, "1")
-		out = e.mustSkiff(t, "run", "--rm", "--privileged", "busybox", "sh", "-c", "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted")
-		if out != "mounted\n" {
+		if why := e.noPrivileged(); why != "" {
+			t.Logf("--privileged not checked: %s", why)
+		} else if out = e.mustSkiff(t, "run", "--rm", "--privileged", "busybox", "sh", "-c", "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted"); out != "mounted\n" {
 			t.Errorf("--privileged: %q", out)
 		}
 		r = e.skiff(t, "run", "--rm", "--cap-add", "BOGUS", "busybox", "true")

@@ -59,11 +59,13 @@ func (e *env) psRow(t *testing.T, name string) string {
 var hostPortRE = regexp.MustCompile(`^(0\.0\.0\.0|127\.0\.0\.1):(\d+)$`)
 
 // publishedPort is the host port that `port NAME PRIVATE` prints, which
-// must be on hostIP.
+// must be on hostIP. Docker publishes on [::] too and prints that line
+// after the IPv4 one (skiff publishes IPv4 only).
 func (e *env) publishedPort(t *testing.T, name, private, hostIP string) int {
 	t.Helper()
 	out := strings.TrimSpace(e.mustSkiff(t, "port", name, private))
-	m := hostPortRE.FindStringSubmatch(out)
+	first, _, _ := strings.Cut(out, "\n")
+	m := hostPortRE.FindStringSubmatch(first)
 	if m == nil || m[1] != hostIP {
 		t.Fatalf("port %s %s: %q, want %s:PORT", name, private, out, hostIP)
 	}

@@ -149,7 +149,10 @@ func TestResourceLimits(t *testing.T) {
 // TestBlkioLimitAsRoot: --device-write-bps 1mb on a loop device holds
 // direct writes near 1 MB/s.
 func TestBlkioLimitAsRoot(t *testing.T) {
-	e := newEnv(t, "root")
+	e := rootEnv(t)
+	if why := e.noPrivileged(); why != "" {
+		t.Skip(why)
+	}
 	img := filepath.Join(e.base, "loop.img")
 	if err := os.WriteFile(img, make([]byte, 16<<20), 0o600); err != nil {
 		t.Fatal(err)
@@ -179,6 +182,7 @@ func TestBlkioLimitAsRoot(t *testing.T) {
 // TestLimitsWithoutDelegation: a user without a delegated cgroup gets a
 // clear error for a limit, and containers without limits still run.
 func TestLimitsWithoutDelegation(t *testing.T) {
+	skiffOnly(t, "rootless limits without a delegated cgroup")
 	e := newEnv(t, "nosubid")
 	r := e.skiff(t, "run", "--rm", "-m", "32m", "busybox", "true")
 	if r.code != 125 || !strings.Contains(r.stderr, "--memory needs a delegated memory cgroup") || !strings.Contains(r.stderr, "skiff system cgroup-setup --user "+*noSubID) {

@@ -13,6 +13,7 @@ import (
 // containers run (one logging continuously): after a new engine starts,
 // all three still run, no log line is lost, and stop, attach and exec work.
 func TestEngineKillKeepsContainers(t *testing.T) {
+	skiffOnly(t, "containers that outlive skiff's engine through their monitors")
 	for _, mode := range strings.Split(*modes, ",") {
 		t.Run(mode, func(t *testing.T) {
 			e := newEnv(t, mode, "SKIFF_TEST_ENV=survive")

@@ -11,6 +11,7 @@ import (
 // runs containers with only their own uid mapped, and is told why images
 // with other owners fail.
 func TestRootlessWithoutSubIDRange(t *testing.T) {
+	skiffOnly(t, "rootless mode without a subuid range")
 	e := newEnv(t, "nosubid")
 	out := e.mustSkiff(t, "run", "--rm", "busybox", "cat", "/proc/self/uid_map")
 	if f := strings.Fields(out); len(f) != 3 || f[0] != "0" || f[1] != e.uidString() || f[2] != "1" {

@@ -73,9 +73,10 @@ func TestBindMounts(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *env) {
 		dir := e.hostDir(t, "bind")
 		must(t, os.WriteFile(filepath.Join(dir, "hostfile"), []byte("from host\n"), 0o644))
-		// The host directory hides what the image has there.
+		// The host directory hides what the image has there, and the
+		// engine's hostname, hosts and resolv.conf are mounted on it.
 		out := e.mustSkiff(t, "run", "--rm", "-v", dir+":/etc", "busybox", "ls", "/etc")
-		if out != "hostfile\n" {
+		if out != "hostfile\nhostname\nhosts\nresolv.conf\n" && !e.knownGap(t, "a bind over /etc gets /etc/hostname, /etc/hosts and /etc/resolv.conf mounted on it") {
 			t.Errorf("bind over /etc shows %q", out)
 		}
 		// A single file, several -v, and a missing host directory is created.
@@ -276,11 +277,11 @@ func TestVolumesFromAndMounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e2 := *e
-		e2.environ = append(append([]string(nil), e.environ...), "DOCKER_HOST=unix://"+e.socket(), "DOCKER_CONFIG="+e.base+"/docker")
-		dr := e2.run(t, nil, docker, "inspect", "-f", "{{len .Mounts}} {{range .Mounts}}{{.Type}},{{end}}", "vfsrc")
-		if strings.TrimSpace(dr.stdout) != "3 bind,volume,volume," {
-			t.Errorf("docker inspect Mounts: %s", dr)
+		// In no order: Docker's Mounts come from a map.
+		d := e.dockerEnv()
+		dr := d.run(t, nil, docker, "inspect", "-f", "{{range .Mounts}}{{.Type}} {{end}}", "vfsrc")
+		if got := strings.Join(sortedCopy(strings.Fields(dr.stdout)), " "); got != "bind volume volume" {
+			t.Errorf("docker inspect Mounts: %s\nwant a bind and two volumes", dr)
 		}
 	})
 }
@@ -294,26 +295,27 @@ func TestBadVolumeSpecs(t *testing.T) {
 		cases := []struct {
 			args []string
 			want string
+			// gap: what skiff does not do as Docker does here yet.
+			gap string
 		}{
-			// The docker CLI passes ":" on; the daemon's parser refuses it.
-			{[]string{"-v", ":"}, "invalid volume specification: ':'"},
-			{[]string{"-v", "/a::/b"}, "empty section between colons"},
-			{[]string{"-v", "a:b:c:d"}, "invalid volume specification: 'a:b:c:d'"},
-			{[]string{"-v", "vol:relative"}, "mount path must be absolute"},
-			{[]string{"-v", "rel/path:/x"}, "If you intended to pass a host directory, use absolute path"},
-			{[]string{"-v", "/x:/y:bogus"}, "invalid mode: bogus"},
-			{[]string{"-v", "newvol1:/a", "-v", "/b:/c:nope"}, "invalid mode: nope"},
-			{[]string{"-v", "newvol2:/a", "--mount", "type=foo,dst=/x"}, `invalid mount config for type "foo": mount type unknown`},
-			{[]string{"--mount", "type=volume,dst=relative"}, "mount path must be absolute"},
-			{[]string{"--mount", "type=tmpfs,src=x,dst=/t"}, "source must not be specified"},
-			{[]string{"--mount", "type=bind,dst=/t"}, "field Source must not be empty"},
-			{[]string{"--mount", "dst=/x,bogus=1"}, "unexpected key 'bogus'"},
-			{[]string{"--mount", "type=bind,src=/tmp,dst=/x,bind-propagation=sideways"}, "invalid propagation mode: sideways"},
+			{[]string{"-v", "/a::/b"}, "empty section between colons", ""},
+			{[]string{"-v", "a:b:c:d"}, "invalid volume specification: 'a:b:c:d'", ""},
+			{[]string{"-v", "vol:relative"}, "mount path must be absolute", ""},
+			{[]string{"-v", "rel/path:/x"}, "If you intended to pass a host directory, use absolute path", ""},
+			{[]string{"-v", "/x:/y:bogus"}, "invalid mode: bogus", ""},
+			{[]string{"-v", "newvol1:/a", "-v", "/b:/c:nope"}, "invalid mode: nope", ""},
+			{[]string{"-v", "newvol2:/a", "--mount", "type=foo,dst=/x"}, `invalid mount config for type "foo": mount type unknown`, ""},
+			{[]string{"--mount", "type=volume,dst=relative"}, "mount path must be absolute", ""},
+			{[]string{"--mount", "type=tmpfs,src=x,dst=/t"}, `invalid mount config for type "tmpfs": field Source must not be specified`,
+				"Docker's words for a tmpfs --mount with a source"},
+			{[]string{"--mount", "type=bind,dst=/t"}, "field Source must not be empty", ""},
+			{[]string{"--mount", "dst=/x,bogus=1"}, "unexpected key 'bogus'", ""},
+			{[]string{"--mount", "type=bind,src=/tmp,dst=/x,bind-propagation=sideways"}, "invalid propagation mode: sideways", ""},
 		}
 		for _, c := range cases {
 			args := append(append([]string{"run", "--rm"}, c.args...), "busybox", "true")
 			r := e.skiff(t, args...)
-			if r.code != 125 || !strings.Contains(r.stderr, c.want) {
+			if (r.code != 125 || !strings.Contains(r.stderr, c.want)) && (c.gap == "" || !e.knownGap(t, c.gap)) {
 				t.Errorf("%v: %s\nwant %q", c.args, r, c.want)
 			}
 			// One error: a line, or a flag's with docker's usage lines.
@@ -324,8 +326,20 @@ func TestBadVolumeSpecs(t *testing.T) {
 		if got := e.mustSkiff(t, "ps", "-a", "-q"); got != ctrs {
 			t.Errorf("containers left behind: %q (before %q)", got, ctrs)
 		}
+		// docker.io may keep newvol1: the docker CLI sends the -v binds
+		// in no fixed order (it reads them from a map), and the daemon
+		// keeps a volume it made for a bind before the one it refused.
+		if e.target == "docker" {
+			e.skiff(t, "volume", "rm", "newvol1")
+		}
 		if n := len(e.volumeNames(t)); n != vols {
 			t.Errorf("volumes leaked: %d", n-vols)
+		}
+		// Docker takes -v ":": its CLI sends ":" as an anonymous volume
+		// (Config.Volumes), which the daemon mounts at ":" (a Binds entry
+		// ":" it refuses, as skiff does).
+		if r := e.skiff(t, "run", "--rm", "-v", ":", "busybox", "true"); r.code != 0 && !e.knownGap(t, `-v ":" is an anonymous volume at ":"`) {
+			t.Errorf("-v ':': %s", r)
 		}
 		r := e.skiff(t, "volume", "create", "bad/name")
 		if r.code != 1 || !strings.Contains(r.stderr, "includes invalid characters for a local volume name") {
