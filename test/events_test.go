@@ -75,14 +75,17 @@ func TestEvents(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "container die ") || !strings.Contains(r.stdout, "exitCode=3") || !strings.Contains(r.stdout, "name=ev1") {
 			t.Errorf("docker events: %s", r)
 		}
-		// Across an engine restart.
-		e.restartEngine(t)
-		if got := query("--filter", "event=destroy"); len(got) != 1 {
-			t.Errorf("after an engine restart, destroy events of ev1: %q", got)
+		// Across an engine restart (skiff's journal; dockerd keeps its
+		// events in memory).
+		if e.target == "skiff" {
+			e.restartEngine(t)
+			if got := query("--filter", "event=destroy"); len(got) != 1 {
+				t.Errorf("after an engine restart, destroy events of ev1: %q", got)
+			}
 		}
 		// Live.
 		e.cleanupContainer(t, "ev2")
-		cmd := e.command(*skiffBin, "events", "--filter", "event=start", "--format", "{{.Actor.Attributes.name}}")
+		cmd := e.command(e.bin, "events", "--filter", "event=start", "--format", "{{.Actor.Attributes.name}}")
 		var out lockedBuffer
 		cmd.Stdout = &out
 		if err := cmd.Start(); err != nil {

@@ -32,7 +32,7 @@ func TestSignalProxy(t *testing.T) {
 					e.mustSkiff(t, "run", "-d", "--name", name, "busybox", "sh", "-c", script)
 					args = []string{"attach", name}
 				}
-				cmd := e.command(*skiffBin, args...)
+				cmd := e.command(e.bin, args...)
 				var out, errb lockedBuffer
 				cmd.Stdout, cmd.Stderr = &out, &errb
 				if err := cmd.Start(); err != nil {
