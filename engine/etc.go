@@ -103,7 +103,8 @@ func (e *Engine) resolvConf(c *ctr) []byte {
 	switch {
 	case e.usesEmbeddedDNS(c):
 		servers = []string{embeddedDNS}
-		options = append([]string{"ndots:0"}, options...)
+		// As Docker: the container's own options first, then ndots:0.
+		options = append(append([]string(nil), options...), "ndots:0")
 	case len(dns) > 0:
 		servers = dns
 	case len(e.opt.Settings.DNS) > 0:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -474,13 +475,12 @@ func (e *Engine) startLocked(c *ctr) error {
 		NoNewPrivileges: noNewPrivileges(c.rec.HostConfig.SecurityOpt),
 		Init:            c.rec.HostConfig.Init != nil && *c.rec.HostConfig.Init,
 		Sysctls:         sysctlsOf(c.rec.Config, c.rec.HostConfig),
-		Mounts: []runtime.Mount{
-			{Source: c.resolvConfPath(), Destination: "/etc/resolv.conf"},
-			{Source: c.hostnamePath(), Destination: "/etc/hostname"},
-			{Source: c.hostsPath(), Destination: "/etc/hosts"},
-		},
 	}
-	spec.Mounts = append(spec.Mounts, userMounts...)
+	spec.Mounts = withEtcFiles(userMounts, []runtime.Mount{
+		{Source: c.resolvConfPath(), Destination: "/etc/resolv.conf"},
+		{Source: c.hostnamePath(), Destination: "/etc/hostname"},
+		{Source: c.hostsPath(), Destination: "/etc/hosts"},
+	})
 	if e.cgroupErr == nil {
 		spec.CgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
 	}
@@ -998,4 +998,26 @@ func (e *Engine) rename(c *ctr, newName string) error {
 	}
 	e.releaseName(oldName)
 	return nil
+}
+
+// withEtcFiles is the container's mounts as Docker orders them: the
+// engine's /etc files (but one the user mounts a file of their own at),
+// then the user's mounts, sorted so that a mount's parents come first
+// (by the depth of the destination; a bind over /etc then does not hide
+// /etc/hosts).
+func withEtcFiles(user, etc []runtime.Mount) []runtime.Mount {
+	taken := map[string]bool{}
+	for _, m := range user {
+		taken[path.Clean(m.Destination)] = true
+	}
+	var out []runtime.Mount
+	for _, m := range etc {
+		if !taken[m.Destination] {
+			out = append(out, m)
+		}
+	}
+	out = append(out, user...)
+	depth := func(p string) int { return strings.Count(path.Clean(p), "/") }
+	sort.SliceStable(out, func(i, j int) bool { return depth(out[i].Destination) < depth(out[j].Destination) })
+	return out
 }

@@ -124,7 +124,7 @@ func parseMount(m mount.Mount) (mountPoint, error) {
 		}
 	case mount.TypeTmpfs:
 		if m.Source != "" {
-			return mp, bad("source must not be specified")
+			return mp, bad("field Source must not be specified")
 		}
 		if m.BindOptions != nil || m.VolumeOptions != nil {
 			return mp, bad("only TmpfsOptions may be set")

@@ -73,7 +73,7 @@ func validateConfig(cfg *container.Config, hc *container.HostConfig, nc *network
 		}
 	}
 	if !hc.Isolation.IsValid() {
-		return fmt.Errorf("invalid isolation '%s' on linux", hc.Isolation)
+		return fmt.Errorf("invalid isolation (%s): linux only supports 'default'", hc.Isolation)
 	}
 	for k := range hc.Annotations {
 		if k == "" {

@@ -51,7 +51,7 @@ func TestValidateConfig(t *testing.T) {
 		{name: "cgroupns", hc: container.HostConfig{CgroupnsMode: "bogus"}, want: "invalid cgroup namespace mode: bogus"},
 		{name: "runtime", hc: container.HostConfig{Runtime: "bogus"}, want: "unknown or invalid runtime name: bogus"},
 		{name: "runc", hc: container.HostConfig{Runtime: "runc"}},
-		{name: "isolation", hc: container.HostConfig{Isolation: "hyperv"}, want: "invalid isolation 'hyperv' on linux"},
+		{name: "isolation", hc: container.HostConfig{Isolation: "hyperv"}, want: "invalid isolation (hyperv): linux only supports 'default'"},
 		{name: "annotations", hc: container.HostConfig{Annotations: map[string]string{"": "x"}},
 			want: "invalid Annotations: the empty string is not permitted as an annotation key"},
 		// Modes Docker takes that skiff cannot honour.

@@ -314,8 +314,7 @@ func TestBadInputAPI(t *testing.T) {
 		isolation := create("", `"Isolation":"hyperv"`)
 		want := orDockerIO(e, answer{400, "invalid isolation (hyperv): linux only supports 'default'"},
 			answer{500, `Invalid isolation: "hyperv" - linux only supports 'default'`})
-		if status, msg := e.apiCall(t, "POST", "/v1.41/containers/create", strings.NewReader(isolation)); (status != want.status || msg != want.msg) &&
-			!e.knownGap(t, "Isolation hyperv: Docker 28 answers 400 "+strconv.Quote(want.msg)) {
+		if status, msg := e.apiCall(t, "POST", "/v1.41/containers/create", strings.NewReader(isolation)); status != want.status || msg != want.msg {
 			t.Errorf("create %s:\n got %d %q\nwant %d %q", isolation, status, msg, want.status, want.msg)
 		}
 		e.unchanged(t, isolation, before)

@@ -634,7 +634,7 @@ func TestNetCommands(t *testing.T) {
 			}
 			// Docker adds the embedded DNS's ndots:0 after the
 			// container's own options.
-			if !strings.Contains(out, "options timeout:1 ndots:0\n") && !e.knownGap(t, "ndots:0 goes after the container's --dns-option values") {
+			if !strings.Contains(out, "options timeout:1 ndots:0\n") {
 				t.Errorf("network options on a user network: want %q in:\n%s", "options timeout:1 ndots:0\n", out)
 			}
 			// Docker 28 writes nameservers, search, options (moby
