@@ -100,5 +100,5 @@ func (c *CLI) Attach(ctx context.Context, name string, noStdin bool, detachKeys 
 			return &StatusError{Code: 1, Msg: "the input device is not a TTY"}
 		}
 	}
-	return c.attachSession(ctx, session{id: insp.Container.ID, cfg: &cfg, detachKeys: detachKeys})
+	return c.attachSession(ctx, session{id: insp.Container.ID, cfg: &cfg, detachKeys: detachKeys, detachIsError: true})
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -129,6 +130,9 @@ type session struct {
 	// attachFailCode is the exit code of a failed attach (run: 125);
 	// 0 returns the error as it is.
 	attachFailCode int
+	// detachIsError: a detach ends in docker attach's error, "read escape
+	// sequence", and exit code 1 (run and start -a detach quietly).
+	detachIsError bool
 }
 
 // attachSession joins the terminal to the container's streams (starting
@@ -158,8 +162,11 @@ func (c *CLI) attachSession(ctx context.Context, s session) error {
 	restore := c.rawTerminal(s.cfg)
 	defer restore()
 
+	// The engine detaches on the keys; we watch for them too, to tell a
+	// detach from a broken stream.
+	keys := detachSequence(s.detachKeys)
 	streamDone := make(chan error, 1)
-	go func() { streamDone <- c.pump(att.HijackedResponse, s.cfg) }()
+	go func() { streamDone <- c.pump(att.HijackedResponse, s.cfg, keys) }()
 
 	if s.start {
 		if _, err := c.API.ContainerStart(ctx, s.id, client.ContainerStartOptions{}); err != nil {
@@ -173,7 +180,61 @@ func (c *CLI) attachSession(ctx context.Context, s session) error {
 		stopProxy := c.proxySignals(ctx, s.id)
 		defer stopProxy()
 	}
-	return c.exitAfterStream(ctx, s.id, wait, restore, <-streamDone)
+	err = c.exitAfterStream(ctx, s.id, wait, restore, <-streamDone)
+	if err == nil && s.detachIsError && keys.seen.Load() {
+		if c.running(ctx, s.id) {
+			return &StatusError{Code: 1, Msg: "read escape sequence"}
+		}
+	}
+	return err
+}
+
+// running reports whether the container runs (false when it cannot
+// tell).
+func (c *CLI) running(ctx context.Context, id string) bool {
+	insp, err := c.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	return err == nil && insp.Container.State.Running
+}
+
+// keyWatcher notes when the detach sequence goes by in the input.
+type keyWatcher struct {
+	keys []byte
+	pos  int
+	seen atomic.Bool
+}
+
+// detachSequence watches for keys ("" is ctrl-p,ctrl-q); a sequence
+// that does not parse watches for nothing (the engine refuses it).
+func detachSequence(keys string) *keyWatcher {
+	if keys == "" {
+		keys = "ctrl-p,ctrl-q"
+	}
+	k, err := term.ToBytes(keys)
+	if err != nil {
+		k = nil
+	}
+	return &keyWatcher{keys: k}
+}
+
+func (w *keyWatcher) Write(p []byte) (int, error) {
+	if len(w.keys) == 0 {
+		return len(p), nil
+	}
+	for _, b := range p {
+		switch b {
+		case w.keys[w.pos]:
+			w.pos++
+		case w.keys[0]:
+			w.pos = 1
+		default:
+			w.pos = 0
+		}
+		if w.pos == len(w.keys) {
+			w.seen.Store(true)
+			w.pos = 0
+		}
+	}
+	return len(p), nil
 }
 
 // exitAfterStream turns the end of an attached stream into the exit: the
@@ -238,9 +299,9 @@ func (c *CLI) rawTerminal(cfg *container.Config) func() {
 
 // pump copies the terminal to the container and its output back; the
 // error is the output's.
-func (c *CLI) pump(h client.HijackedResponse, cfg *container.Config) error {
+func (c *CLI) pump(h client.HijackedResponse, cfg *container.Config, keys *keyWatcher) error {
 	if cfg.AttachStdin && c.In != nil {
-		go sendStdin(h, c.In)
+		go sendStdin(h, io.TeeReader(c.In, keys))
 	}
 	var err error
 	if cfg.Tty {

@@ -135,7 +135,7 @@ func TestDetachKeysAndAttach(t *testing.T) {
 		// Docker's attach (unlike run) ends a detach with its error
 		// "read escape sequence" and exit code 1.
 		text, code := e.ptyRun(t, []string{"attach", "--detach-keys", "ctrl-x,x", "detachme"}, "echo again\n\x18x")
-		if (code != 1 || !strings.Contains(text, "read escape sequence")) && !e.knownGap(t, "attach ends a detach with exit code 1 and \"read escape sequence\"") {
+		if code != 1 || !strings.Contains(text, "read escape sequence") {
 			t.Errorf("attach detach: exit code %d, want 1 and \"read escape sequence\":\n%s", code, text)
 		}
 		if out := e.mustSkiff(t, "inspect", "-f", "{{.State.Running}}", "detachme"); out != "true\n" {
