@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 	"github.com/skiff-dev/skiff/netslirp"
 )
@@ -134,6 +135,8 @@ func (e *Engine) attach(c *ctr, name, ifname string, defaultRoute bool) error {
 		es.DNSNames = answerNames(c, es)
 	}
 	c.mu.Unlock()
+	// As Docker: a running container's endpoint joining is a connect.
+	e.emitNetwork(n, events.ActionConnect, c.rec.ID)
 	return nil
 }
 
@@ -185,6 +188,9 @@ func (e *Engine) detach(c *ctr, netID string) {
 		}
 	}
 	e.nets.Release(netID, c.rec.ID)
+	if n, err := e.nets.Get(netID); err == nil {
+		e.emitNetwork(n, events.ActionDisconnect, c.rec.ID)
+	}
 }
 
 // clearEndpoint forgets what an endpoint had while it ran; a MAC address

@@ -240,11 +240,8 @@ func (e *Engine) NetworkConnect(_ context.Context, ref, container string, cfg *n
 	if err != nil {
 		return netError(err)
 	}
-	if err := e.connect(c, n, cfg); err != nil {
-		return err
-	}
-	e.emitNetwork(n, events.ActionConnect, c.rec.ID)
-	return nil
+	// A running container's connect is published as it attaches.
+	return e.connect(c, n, cfg)
 }
 
 // NetworkDisconnect implements api.NetworkService.
@@ -260,11 +257,8 @@ func (e *Engine) NetworkDisconnect(_ context.Context, ref, container string, for
 	case err != nil:
 		return netError(err)
 	}
-	if err := e.disconnect(c, n); err != nil {
-		return err
-	}
-	e.emitNetwork(n, events.ActionDisconnect, c.rec.ID)
-	return nil
+	// A running container's disconnect is published as it detaches.
+	return e.disconnect(c, n)
 }
 
 // connect adds network n to the container; a running one gets its veth
@@ -323,6 +317,9 @@ func (e *Engine) connect(c *ctr, n *netslirp.Network, cfg *network.EndpointSetti
 	c.mu.Lock()
 	err = c.save()
 	c.mu.Unlock()
+	if err == nil && !running {
+		e.emitNetwork(n, events.ActionConnect, c.rec.ID)
+	}
 	return err
 }
 

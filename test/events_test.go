@@ -56,6 +56,17 @@ func TestEvents(t *testing.T) {
 		if got := query("--filter", "bogus=1"); len(got) != 5 {
 			t.Errorf("a filter key events do not know: %q", got)
 		}
+		// Its network's connect and disconnect, as Docker publishes them
+		// at start and stop.
+		id := strings.TrimSpace(e.mustSkiff(t, "events", "--since", unixArg(since), "--until", unixArg(until),
+			"--filter", "container=ev1", "--filter", "event=create", "--format", "{{.Actor.ID}}"))
+		netEvents := e.mustSkiff(t, "events", "--since", unixArg(since), "--until", unixArg(until),
+			"--filter", "type=network", "--format", "{{.Action}} {{.Actor.Attributes.container}}")
+		for _, want := range []string{"connect " + id, "disconnect " + id} {
+			if id == "" || !strings.Contains(netEvents, want+"\n") {
+				t.Errorf("network events of ev1 (%s): no %q in\n%s", id, want, netEvents)
+			}
+		}
 		// Networks, volumes and images.
 		t0 := time.Now().Add(-time.Second)
 		e.mustSkiff(t, "network", "create", "evnet")
