@@ -254,11 +254,7 @@ func (c *CLI) Logs(ctx context.Context, name string, opt LogsOptions) error {
 	if err != nil {
 		return err
 	}
-	since, err := timeArg(opt.Since)
-	if err != nil {
-		return err
-	}
-	until, err := timeArg(opt.Until)
+	since, until, err := timeRange(opt.Since, opt.Until)
 	if err != nil {
 		return err
 	}

@@ -27,11 +27,7 @@ func (c *CLI) Events(ctx context.Context, opt EventsOptions) error {
 	if err != nil {
 		return err
 	}
-	since, err := timeArg(opt.Since)
-	if err != nil {
-		return err
-	}
-	until, err := timeArg(opt.Until)
+	since, until, err := timeRange(opt.Since, opt.Until)
 	if err != nil {
 		return err
 	}

@@ -294,9 +294,23 @@ func humanSize(n int64) string {
 	return units.HumanSizeWithPrecision(float64(n), 3)
 }
 
-// timeArg turns --since/--until (a duration like 10m, an RFC 3339 time or
-// Unix seconds) into the Unix-seconds form the API takes.
-func timeArg(v string) (string, error) {
+// timeRange reads --since and --until with timeArg, each error naming its
+// flag as the docker CLI does.
+func timeRange(since, until string) (string, string, error) {
+	s, err := timeArgFor("since", since)
+	if err != nil {
+		return "", "", err
+	}
+	u, err := timeArgFor("until", until)
+	return s, u, err
+}
+
+// timeArg turns --since (a duration like 10m, an RFC 3339 time or Unix
+// seconds) into the Unix-seconds form the API takes.
+func timeArg(v string) (string, error) { return timeArgFor("since", v) }
+
+// timeArgFor is timeArg for the flag name.
+func timeArgFor(name, v string) (string, error) {
 	if v == "" || v == "0" {
 		return v, nil
 	}
@@ -312,5 +326,5 @@ func timeArg(v string) (string, error) {
 	if _, err := strconv.ParseFloat(v, 64); err == nil {
 		return v, nil
 	}
-	return "", &StatusError{Code: 1, Msg: fmt.Sprintf("invalid value for \"since\": failed to parse value as time or duration: %q", v)}
+	return "", &StatusError{Code: 1, Msg: fmt.Sprintf("invalid value for %q: failed to parse value as time or duration: %q", name, v)}
 }

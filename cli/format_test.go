@@ -244,3 +244,12 @@ func TestTimeArgZeroMeansTheBeginning(t *testing.T) {
 		t.Errorf(`timeArg("0") = %q, %v; want "0"`, got, err)
 	}
 }
+
+func TestTimeRangeNamesTheFlag(t *testing.T) {
+	if _, _, err := timeRange("10m", "yesterday"); err == nil || !strings.Contains(err.Error(), `invalid value for "until"`) {
+		t.Errorf("a bad --until: %v, want the error to name until", err)
+	}
+	if _, _, err := timeRange("nope", ""); err == nil || !strings.Contains(err.Error(), `invalid value for "since"`) {
+		t.Errorf("a bad --since: %v", err)
+	}
+}
