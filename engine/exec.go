@@ -32,17 +32,22 @@ type execState struct {
 	keys        []byte // the detach sequence
 }
 
-// execSpec is the exec's process: the container's environment, user and
+// spec is the exec's process: the container's environment, user and
 // working directory unless the exec sets its own.
 func (x *execState) spec() runtime.ExecSpec {
-	c := x.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	env := mergeEnv(x.cfg.Env, c.rec.Config.Env)
+	x.c.mu.Lock()
+	defer x.c.mu.Unlock()
+	return execSpec(x.c, x.id, x.cfg, x.cgroupProcs)
+}
+
+// execSpec is a process to run in the container (an exec, a health
+// probe). The caller holds c.mu.
+func execSpec(c *ctr, id string, cfg container.ExecCreateRequest, cgroupProcs []string) runtime.ExecSpec {
+	env := mergeEnv(cfg.Env, c.rec.Config.Env)
 	if c.rec.Config.Hostname != "" {
 		env = mergeEnv(env, []string{"HOSTNAME=" + c.rec.Config.Hostname})
 	}
-	user, cwd := x.cfg.User, x.cfg.WorkingDir
+	user, cwd := cfg.User, cfg.WorkingDir
 	if user == "" {
 		user = c.rec.Config.User
 	}
@@ -50,9 +55,9 @@ func (x *execState) spec() runtime.ExecSpec {
 		cwd = c.rec.Config.WorkingDir
 	}
 	return runtime.ExecSpec{
-		ID: x.id, Args: x.cfg.Cmd, Env: env, Cwd: cwd, User: user,
-		Tty: x.cfg.Tty, Stdin: x.cfg.AttachStdin, Privileged: x.cfg.Privileged,
-		CgroupProcs: x.cgroupProcs,
+		ID: id, Args: cfg.Cmd, Env: env, Cwd: cwd, User: user,
+		Tty: cfg.Tty, Stdin: cfg.AttachStdin, Privileged: cfg.Privileged,
+		CgroupProcs: cgroupProcs,
 	}
 }
 

@@ -159,12 +159,14 @@ func (e *Engine) healthLoop(c *ctr, run int, h container.HealthConfig, args []st
 // probe runs the healthcheck command in the container, as an exec does,
 // and kills it after timeout.
 func (e *Engine) probe(c *ctr, args []string, timeout time.Duration) *container.HealthcheckResult {
+	// An exec's process, with a terminal so that its output comes back
+	// as one stream.
 	c.mu.Lock()
-	env := c.rec.Config.Env
-	spec := runtime.ExecSpec{ID: newID(), Args: args, Env: env, Cwd: c.rec.Config.WorkingDir, User: c.rec.Config.User, Tty: true}
+	var procs []string
 	if e.cgroupErr == nil {
-		spec.CgroupProcs = e.cgroups.ProcsFiles(c.rec.Cgroup)
+		procs = e.cgroups.ProcsFiles(c.rec.Cgroup)
 	}
+	spec := execSpec(c, newID(), container.ExecCreateRequest{Cmd: args, Tty: true}, procs)
 	runDir := c.runDir
 	c.mu.Unlock()
 	res := &container.HealthcheckResult{Start: time.Now()}
