@@ -102,6 +102,9 @@ func (c *CLI) Run(ctx context.Context, opt RunOptions) error {
 	cfg := opt.Config
 	if opt.Detach {
 		cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = false, false, false
+	} else if _, err := opts.ParseDetachKeys(opt.DetachKeys); err != nil {
+		// Before the container is made: a bad flag leaves nothing.
+		return &StatusError{Code: 125, Msg: err.Error()}
 	}
 	id, err := c.Create(ctx, opt)
 	if err != nil {
@@ -206,10 +209,7 @@ type keyWatcher struct {
 // detachSequence watches for keys ("" is ctrl-p,ctrl-q); a sequence
 // that does not parse watches for nothing (the engine refuses it).
 func detachSequence(keys string) *keyWatcher {
-	if keys == "" {
-		keys = "ctrl-p,ctrl-q"
-	}
-	k, err := term.ToBytes(keys)
+	k, err := opts.ParseDetachKeys(keys)
 	if err != nil {
 		k = nil
 	}

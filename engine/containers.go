@@ -102,14 +102,11 @@ func (e *Engine) ContainerAttach(ctx context.Context, ref string, o api.AttachOp
 	return nil
 }
 
-// detachKeys parses a detach sequence ("ctrl-p,ctrl-q" when empty).
+// detachKeys parses a request's detach sequence.
 func detachKeys(s string) ([]byte, error) {
-	if s == "" {
-		return []byte{16, 17}, nil
-	}
-	k, err := term.ToBytes(s)
+	k, err := opts.ParseDetachKeys(s)
 	if err != nil {
-		return nil, errInvalid(fmt.Errorf("Invalid detach keys (%s) provided", s))
+		return nil, errInvalid(err)
 	}
 	return k, nil
 }
