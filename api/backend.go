@@ -128,9 +128,9 @@ type ExecService interface {
 
 // EventService streams what happens in the engine.
 type EventService interface {
-	// Events checks the request and returns the stream: it sends the
-	// kept events from since to until (none without since), then the new
-	// ones until until (forever when zero), those that pass f; it ends
-	// when ctx does or send fails.
-	Events(ctx context.Context, since, until time.Time, f opts.Filters) (func(ctx context.Context, send func(events.Message) error) error, error)
+	// Events sends the kept events from since to until (none without
+	// since), then the new ones until until (forever when zero), those
+	// that pass f (a key it does not know filters nothing out, as
+	// Docker); it ends when ctx does or send fails.
+	Events(ctx context.Context, since, until time.Time, f opts.Filters, send func(events.Message) error)
 }

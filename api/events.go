@@ -43,17 +43,14 @@ func (s *server) eventRoutes() {
 		if err != nil {
 			return err
 		}
-		run, err := s.b.Events(r.Context(), since, until, f)
-		if err != nil {
-			return err
-		}
 		stream := newJSONStream(w)
 		// The header goes at once: a client waits for it before it does
 		// what it wants to see the events of.
 		stream.open()
-		return stream.finish(run(r.Context(), func(m events.Message) error {
+		s.b.Events(r.Context(), since, until, f, func(m events.Message) error {
 			return stream.sendValue(legacyEvent(m))
-		}))
+		})
+		return nil
 	})
 }
 

@@ -144,6 +144,11 @@ func (e *Engine) ContainerList(_ context.Context, all bool, limit int, filters o
 	if limit > 0 {
 		all = true
 	}
+	for _, v := range filters["health"] {
+		if container.ValidateHealthStatus(container.HealthStatus(v)) != nil {
+			return nil, errInvalid(fmt.Errorf("Unrecognised filter value for health: %s", v))
+		}
+	}
 	ancestors := map[string]bool{}
 	for _, ref := range filters["ancestor"] {
 		if im, err := e.images.Lookup(ref); err == nil {

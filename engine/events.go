@@ -52,47 +52,44 @@ func exitAttrs(code int) map[string]string {
 // until, then (while until is not past) the new ones as they come,
 // those that pass the filters. It ends when ctx does, at until, or when
 // send fails.
-func (e *Engine) Events(_ context.Context, since, until time.Time, f opts.Filters) (func(context.Context, func(skevents.Message) error) error, error) {
-	// As Docker: a filter key it does not know matches everything.
-	return func(ctx context.Context, send func(skevents.Message) error) error {
-		history, live, cancel := e.events.Subscribe()
-		defer cancel()
-		in := func(m skevents.Message) bool {
-			t := time.Unix(0, m.TimeNano)
-			return (since.IsZero() || !t.Before(since)) && (until.IsZero() || !t.After(until)) && skevents.Match(f, m)
-		}
-		if !since.IsZero() {
-			for _, m := range history {
-				if in(m) {
-					if err := send(m); err != nil {
-						return nil // the client went away
-					}
+func (e *Engine) Events(ctx context.Context, since, until time.Time, f opts.Filters, send func(skevents.Message) error) {
+	history, live, cancel := e.events.Subscribe()
+	defer cancel()
+	in := func(m skevents.Message) bool {
+		t := time.Unix(0, m.TimeNano)
+		return (since.IsZero() || !t.Before(since)) && (until.IsZero() || !t.After(until)) && skevents.Match(f, m)
+	}
+	if !since.IsZero() {
+		for _, m := range history {
+			if in(m) {
+				if err := send(m); err != nil {
+					return // the client went away
 				}
 			}
 		}
-		var deadline <-chan time.Time
-		if !until.IsZero() {
-			d := time.Until(until)
-			if d <= 0 {
-				return nil
-			}
-			timer := time.NewTimer(d)
-			defer timer.Stop()
-			deadline = timer.C
+	}
+	var deadline <-chan time.Time
+	if !until.IsZero() {
+		d := time.Until(until)
+		if d <= 0 {
+			return
 		}
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-deadline:
-				return nil
-			case m := <-live:
-				if in(m) {
-					if err := send(m); err != nil {
-						return nil
-					}
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		deadline = timer.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			return
+		case m := <-live:
+			if in(m) {
+				if err := send(m); err != nil {
+					return
 				}
 			}
 		}
-	}, nil
+	}
 }

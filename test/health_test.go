@@ -97,6 +97,9 @@ func TestHealthcheck(t *testing.T) {
 		if r := e.skiff(t, "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", "hc3"); strings.TrimSpace(r.stdout) != "none" {
 			t.Errorf("--no-healthcheck: health %s", r)
 		}
+		if r := e.skiff(t, "ps", "--filter", "health=bogus"); r.code == 0 || !strings.Contains(r.stderr, "Unrecognised filter value for health: bogus") {
+			t.Errorf("ps --filter health=bogus: %s", r)
+		}
 		if r := e.skiff(t, "run", "--rm", "--no-healthcheck", "--health-cmd", "true", "busybox", "true"); r.code == 0 || !strings.Contains(r.stderr, "--no-healthcheck conflicts with --health-* options") {
 			t.Errorf("--no-healthcheck with --health-cmd: %s", r)
 		}
