@@ -16,9 +16,12 @@ import (
 // Creating a file costs this kind of host more system time than
 // decompressing its content: small files are written by a few goroutines
 // while the stream is read on. A file up to asyncMax bytes is read into
-// memory and queued; at most queueLen wait.
+// a pooled buffer and queued; at most queueLen wait, so an extraction
+// holds about (queueLen + writers) * asyncMax bytes of file data (5 MiB;
+// a pull unpacks 3 layers at once). Larger files are written as they
+// are read.
 const (
-	asyncMax = 1 << 20
+	asyncMax = 256 << 10
 	queueLen = 16
 )
 
